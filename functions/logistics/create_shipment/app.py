@@ -1,0 +1,24 @@
+"""Create the shipment of a paid order."""
+
+from chalice import Chalice
+
+from shared.logistics import table
+from shared.logistics.model import shipment_id_for
+from shared.messages import CreateShipment, Message, ShipmentCreated
+from shared.queues import consume, send
+
+app = Chalice(app_name="create-shipment")
+
+
+@app.on_sqs_message(queue="CreateShipmentQueue", batch_size=10)
+def create_shipment(event):
+    return consume(event, handle)
+
+
+def handle(message: Message) -> None:
+    if not isinstance(message, CreateShipment):
+        raise TypeError(f"create-shipment cannot handle {message.type} messages")
+
+    lines = [{"sku": line.sku, "quantity": line.quantity} for line in message.lines]
+    shipment = table.create_shipment(shipment_id_for(message.order_id), message.order_id, lines)
+    send("ORDER_EVENTS_QUEUE_URL", ShipmentCreated(order_id=message.order_id, shipment_id=shipment["shipmentId"]))

@@ -1,0 +1,96 @@
+"""Create the template's tables and queues on an AWS endpoint (moto, LocalStack) and resolve references to them.
+
+The same code provisions moto for `make run` and LocalStack for `make local`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from infra.local.template import Template, TemplateError
+
+log = logging.getLogger("tradewind.provision")
+
+_TABLE_PROPERTIES = ("KeySchema", "AttributeDefinitions", "BillingMode", "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification", "ProvisionedThroughput")
+_QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds", "MaximumMessageSize", "FifoQueue", "ContentBasedDeduplication")
+
+
+@dataclass
+class Deployment:
+    """Physical names of the template's resources on one endpoint."""
+
+    table_names: dict[str, str] = field(default_factory=dict)
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    queue_arns: dict[str, str] = field(default_factory=dict)
+    dead_letter_queues: dict[str, str] = field(default_factory=dict)
+
+    def resolve(self, value: Any) -> Any:
+        """Resolve `Ref` and `Fn::GetAtt` on tables and queues the way CloudFormation would."""
+        if not isinstance(value, dict):
+            return value
+        if "Ref" in value:
+            target = value["Ref"]
+            if target in self.table_names:
+                return self.table_names[target]
+            if target in self.queue_urls:
+                return self.queue_urls[target]
+            raise TemplateError(f"!Ref {target} is not a table or queue the local runtime provides")
+        if "Fn::GetAtt" in value:
+            target, attribute = value["Fn::GetAtt"]
+            if target in self.queue_arns and attribute == "Arn":
+                return self.queue_arns[target]
+            if target in self.queue_urls and attribute == "QueueName":
+                return self.queue_urls[target].rsplit("/", 1)[1]
+            raise TemplateError(f"!GetAtt {target}.{attribute} is not supported by the local runtime")
+        raise TemplateError(f"intrinsic {next(iter(value))} is not supported by the local runtime")
+
+
+def provision(template: Template, dynamodb: Any, sqs: Any, prefix: str, visibility_timeout: int | None = None) -> Deployment:
+    """Create every table and queue that does not exist yet, named `<prefix>-<logical id>`.
+
+    `visibility_timeout` overrides the template's value on every queue, so that
+    local tests can see a failed message come back in seconds, not minutes.
+    """
+    deployment = Deployment()
+    for name, properties in template.tables.items():
+        deployment.table_names[name] = _create_table(dynamodb, f"{prefix}-{name}", properties)
+
+    for name, properties in template.queues.items():
+        attributes = {key: str(properties[key]).lower() if isinstance(properties[key], bool) else str(properties[key]) for key in _QUEUE_ATTRIBUTES if key in properties}
+        if visibility_timeout is not None:
+            attributes["VisibilityTimeout"] = str(visibility_timeout)
+        queue_name = f"{prefix}-{name}" + (".fifo" if properties.get("FifoQueue") else "")
+        url = sqs.create_queue(QueueName=queue_name, Attributes=attributes)["QueueUrl"]
+        deployment.queue_urls[name] = url
+        deployment.queue_arns[name] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    # Redrive policies name other queues' ARNs, so they are set once all queues exist.
+    for name, properties in template.queues.items():
+        policy = properties.get("RedrivePolicy")
+        if not policy:
+            continue
+        target = policy["deadLetterTargetArn"]
+        if not (isinstance(target, dict) and "Fn::GetAtt" in target):
+            raise TemplateError(f"{name}: deadLetterTargetArn must be !GetAtt <queue>.Arn")
+        deployment.dead_letter_queues[name] = target["Fn::GetAtt"][0]
+        redrive = {"deadLetterTargetArn": deployment.resolve(target), "maxReceiveCount": int(policy["maxReceiveCount"])}
+        sqs.set_queue_attributes(QueueUrl=deployment.queue_urls[name], Attributes={"RedrivePolicy": json.dumps(redrive)})
+
+    log.info("provisioned %d tables and %d queues", len(deployment.table_names), len(deployment.queue_urls))
+    return deployment
+
+
+def _create_table(dynamodb: Any, table_name: str, properties: dict) -> str:
+    arguments = {key: properties[key] for key in _TABLE_PROPERTIES if key in properties}
+    try:
+        dynamodb.create_table(TableName=table_name, **arguments)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+    dynamodb.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    return table_name

@@ -1,0 +1,211 @@
+"""The local runtime: an AWS endpoint, the template's tables and queues, its API, and its queue pollers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.local import guard
+from infra.local.emulator import MotoServer
+from infra.local.gateway import Gateway, RouteTarget, Router
+from infra.local.invoker import InProcessFunction
+from infra.local.pollers import Activity, QueuePoller
+from infra.local.provision import Deployment, provision
+from infra.local.template import Template, TemplateError, load
+
+log = logging.getLogger("tradewind.runtime")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Settings:
+    """Settings of the local runtime, read from the environment by `from_environment`."""
+
+    host: str = "127.0.0.1"
+    port: int = 3000
+    endpoint_url: str | None = None  # an existing AWS endpoint; None starts moto
+    moto_port: int = 5050
+    region: str = "us-east-1"
+    stack_name: str = "tradewind"
+    template: Path = ROOT / "template.yaml"
+    visibility_timeout: int | None = None  # overrides every queue's VisibilityTimeout, in seconds
+    concurrency: int = 4  # warm instances per function
+    pollers_per_queue: int = 2
+    extra_environment: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        environment = os.environ
+        visibility = environment.get("VISIBILITY_TIMEOUT")
+        return cls(
+            host=environment.get("HOST", "127.0.0.1"),
+            port=int(environment.get("PORT", "3000")),
+            endpoint_url=environment.get("AWS_ENDPOINT_URL") or None,
+            moto_port=int(environment.get("MOTO_PORT", "5050")),
+            region=environment.get("AWS_DEFAULT_REGION") or environment.get("AWS_REGION") or "us-east-1",
+            stack_name=environment.get("STACK_NAME", "tradewind"),
+            visibility_timeout=int(visibility) if visibility else None,
+            concurrency=int(environment.get("CONCURRENCY", "4")),
+            pollers_per_queue=int(environment.get("POLLERS_PER_QUEUE", "2")),
+        )
+
+
+class LocalRuntime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.template: Template = load(settings.template)
+        self.moto: MotoServer | None = None
+        self.deployment: Deployment | None = None
+        self.functions: dict[str, InProcessFunction] = {}
+        self.activity = Activity()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._gateway: Gateway | None = None
+        self._sqs: Any = None
+        self.started_at = time.time()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.host}:{self._gateway.server_port}"
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.settings.endpoint_url or self.moto.url
+
+    def start(self) -> None:
+        guard.install()
+        if self.settings.endpoint_url is None:
+            self.moto = MotoServer(port=self.settings.moto_port)
+            self.moto.start()
+            log.info("moto is serving AWS APIs at %s", self.moto.url)
+        guard.check_endpoint(self.endpoint_url)
+        self._configure_aws_environment()
+
+        import boto3
+        from botocore.config import Config
+
+        session = boto3.session.Session()
+        # Every poller thread shares this client, so it needs a connection per thread.
+        self._sqs = session.client("sqs", config=Config(max_pool_connections=64))
+        self.deployment = provision(self.template, session.client("dynamodb"), self._sqs, self.settings.stack_name, self.settings.visibility_timeout)
+        self._configure_function_environment()
+
+        for name, function in self.template.functions.items():
+            self.functions[name] = InProcessFunction(function, ROOT, self.settings.region, self.settings.concurrency)
+        self._start_pollers()
+        self._start_gateway()
+        log.info("Tradewind API listening on %s (%d functions)", self.url, len(self.functions))
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._gateway is not None:
+            self._gateway.shutdown()
+            self._gateway.server_close()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        if self.moto is not None:
+            self.moto.stop()
+        log.info("stopped")
+
+    def wait(self) -> None:
+        while not self._stopping.wait(0.5):
+            pass
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    def _configure_aws_environment(self) -> None:
+        os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+        os.environ["AWS_DEFAULT_REGION"] = self.settings.region
+        os.environ["AWS_REGION"] = self.settings.region
+
+    def _configure_function_environment(self) -> None:
+        # In-process functions share one environment. That works because the
+        # template gives a variable the same value wherever it appears; a
+        # conflict would make one function read another's setting, so it stops here.
+        merged: dict[str, str] = {}
+        for function in self.template.functions.values():
+            for name, value in function.environment.items():
+                resolved = str(self.deployment.resolve(value))
+                if merged.get(name, resolved) != resolved:
+                    raise TemplateError(f"environment variable {name} has different values in different functions; in-process mode needs one value")
+                merged[name] = resolved
+        os.environ.update(merged)
+        os.environ.update(self.settings.extra_environment)
+
+    def _start_pollers(self) -> None:
+        for function in self.template.functions.values():
+            for source in function.queue_sources:
+                for index in range(self.settings.pollers_per_queue):
+                    poller = QueuePoller(
+                        self._sqs,
+                        source,
+                        self.deployment.queue_urls[source.queue],
+                        self.deployment.queue_arns[source.queue],
+                        self.functions[function.name],
+                        self.settings.region,
+                        self._stopping,
+                        self.activity,
+                    )
+                    thread = threading.Thread(target=poller.run, name=f"poll-{source.queue}-{index}", daemon=True)
+                    thread.start()
+                    self._threads.append(thread)
+
+    def _start_gateway(self) -> None:
+        routes = [
+            RouteTarget(route.method, route.path, tuple(route.path.strip("/").split("/")), self.functions[function.name])
+            for function in self.template.functions.values()
+            for route in function.routes
+        ]
+        runtime_routes = {"/_runtime/stats": self._stats, "/_runtime/idle": self._wait_idle}
+        self._gateway = Gateway((self.settings.host, self.settings.port), Router(routes), runtime_routes)
+        thread = threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True)
+        thread.start()
+
+    def queue_depths(self) -> dict[str, dict[str, int]]:
+        depths = {}
+        for name, url in self.deployment.queue_urls.items():
+            attributes = self._sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+            )["Attributes"]
+            depths[name] = {key.removeprefix("ApproximateNumberOfMessages") or "Visible": int(value) for key, value in attributes.items()}
+        return depths
+
+    def is_idle(self) -> bool:
+        if self.activity.in_flight:
+            return False
+        dead_letter_queues = set(self.deployment.dead_letter_queues.values())
+        for name, depth in self.queue_depths().items():
+            if name not in dead_letter_queues and sum(depth.values()):
+                return False
+        return True
+
+    def _stats(self, query: dict) -> tuple[int, dict]:
+        return 200, {
+            "endpointUrl": self.endpoint_url,
+            "uptimeSeconds": round(time.time() - self.started_at, 1),
+            "invocations": {name: {"count": function.invocations, "errors": function.errors} for name, function in self.functions.items()},
+            "awsCalls": self.moto.calls.by_service() if self.moto else None,
+            "awsCallsByAction": self.moto.calls.by_action() if self.moto else None,
+            "queues": self.queue_depths(),
+        }
+
+    def _wait_idle(self, query: dict) -> tuple[int, dict]:
+        """Wait until no queue holds a message and no batch is running, checked twice in a row."""
+        deadline = time.monotonic() + float(query.get("timeout", "30"))
+        quiet_checks = 0
+        while time.monotonic() < deadline:
+            quiet_checks = quiet_checks + 1 if self.is_idle() else 0
+            if quiet_checks >= 2:
+                return 200, {"idle": True}
+            time.sleep(0.1)
+        return 503, {"error": {"code": "NOT_IDLE", "message": "queues still hold messages after the timeout"}}

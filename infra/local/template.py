@@ -1,0 +1,122 @@
+"""Read template.yaml: the one list of tables, queues, functions, routes and event sources.
+
+The local runtime and the provisioning code take everything from here, so the
+template is never repeated by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class TemplateError(Exception):
+    """The template uses something the local runtime does not support."""
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """A YAML loader that turns short intrinsic tags (`!Ref`, `!GetAtt`, `!Sub`) into their long form."""
+
+
+def _construct_intrinsic(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _construct_intrinsic)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+
+
+@dataclass(frozen=True)
+class QueueSource:
+    queue: str
+    batch_size: int
+    report_batch_item_failures: bool
+
+
+@dataclass
+class Function:
+    name: str
+    handler: str
+    timeout: int
+    memory: int
+    environment: dict[str, Any]
+    image_metadata: dict[str, Any]
+    routes: list[Route] = field(default_factory=list)
+    queue_sources: list[QueueSource] = field(default_factory=list)
+
+
+@dataclass
+class Template:
+    tables: dict[str, dict]
+    queues: dict[str, dict]
+    functions: dict[str, Function]
+
+
+def load(path: str | Path) -> Template:
+    document = yaml.load(Path(path).read_text(), Loader=_CloudFormationLoader)  # noqa: S506 (the loader is a SafeLoader)
+    resources = document.get("Resources", {})
+    globals_ = document.get("Globals", {}).get("Function", {})
+
+    tables = {name: res.get("Properties", {}) for name, res in resources.items() if res["Type"] == "AWS::DynamoDB::Table"}
+    queues = {name: res.get("Properties", {}) for name, res in resources.items() if res["Type"] == "AWS::SQS::Queue"}
+    functions = {
+        name: _read_function(name, res, globals_)
+        for name, res in resources.items()
+        if res["Type"] == "AWS::Serverless::Function"
+    }
+    return Template(tables=tables, queues=queues, functions=functions)
+
+
+def _read_function(name: str, resource: dict, globals_: dict) -> Function:
+    properties = resource.get("Properties", {})
+    command = properties.get("ImageConfig", {}).get("Command")
+    if not command:
+        raise TemplateError(f"function {name} has no ImageConfig.Command: set it to the handler, e.g. functions.orders.place_order.app.app")
+    environment = {
+        **globals_.get("Environment", {}).get("Variables", {}),
+        **properties.get("Environment", {}).get("Variables", {}),
+    }
+    function = Function(
+        name=name,
+        handler=command[0],
+        timeout=int(properties.get("Timeout", globals_.get("Timeout", 3))),
+        memory=int(properties.get("MemorySize", globals_.get("MemorySize", 128))),
+        environment=environment,
+        image_metadata=resource.get("Metadata", {}),
+    )
+    for event_name, event in properties.get("Events", {}).items():
+        event_properties = event.get("Properties", {})
+        if event["Type"] == "Api":
+            function.routes.append(Route(method=event_properties["Method"].upper(), path=event_properties["Path"]))
+        elif event["Type"] == "SQS":
+            queue = event_properties["Queue"]
+            if not (isinstance(queue, dict) and "Fn::GetAtt" in queue):
+                raise TemplateError(f"{name}.{event_name}: Queue must be !GetAtt <queue>.Arn")
+            function.queue_sources.append(
+                QueueSource(
+                    queue=queue["Fn::GetAtt"][0],
+                    batch_size=int(event_properties.get("BatchSize", 10)),
+                    report_batch_item_failures="ReportBatchItemFailures" in event_properties.get("FunctionResponseTypes", []),
+                )
+            )
+        else:
+            raise TemplateError(f"{name}.{event_name}: event type {event['Type']} is not supported by the local runtime")
+    return function

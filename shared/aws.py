@@ -1,0 +1,66 @@
+"""Lazily built AWS clients and DynamoDB item conversion.
+
+Clients are built on first use, never at import, and then reused by warm
+invocations. boto3 reads `AWS_ENDPOINT_URL` itself, so the same code talks to
+AWS, LocalStack or moto.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+@functools.cache
+def client(service: str) -> Any:
+    import boto3  # imported here so that modules importing this one load fast
+
+    return boto3.session.Session().client(service)
+
+
+def setting(name: str) -> str:
+    """Return the environment variable `name`, raising a clear error when it is unset."""
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"environment variable {name} is not set: the function's template entry must define it")
+    return value
+
+
+def to_item(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(value) for key, value in document.items() if value is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _plain(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def to_value(value: Any) -> dict[str, Any]:
+    return _serializer.serialize(value)
+
+
+def _plain(value: Any) -> Any:
+    # DynamoDB numbers come back as Decimal; every number stored here is an integer.
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, list):
+        return [_plain(entry) for entry in value]
+    if isinstance(value, dict):
+        return {key: _plain(entry) for key, entry in value.items()}
+    return value
+
+
+def cancellation_codes(error: Exception) -> list[str]:
+    """Return the per-item reason codes of a cancelled DynamoDB transaction, in request order."""
+    reasons = getattr(error, "response", {}).get("CancellationReasons", [])
+    return [reason.get("Code", "None") for reason in reasons]
+
+
+def is_error(error: Exception, code: str) -> bool:
+    return getattr(error, "response", {}).get("Error", {}).get("Code") == code

@@ -1,0 +1,161 @@
+"""The inventory table: one item per product (`PRODUCT#sku`) and per reservation (`RESERVATION#orderId`).
+
+`stock` is what can still be sold; `reserved` counts units held for orders.
+A reservation moves units from `stock` to `reserved` for all lines of an
+order in one transaction, and its own item records the outcome, so a
+redelivered message finds the decision already made.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from shared.aws import cancellation_codes, client, from_item, is_error, setting, to_item
+from shared.inventory.model import PutProductRequest
+
+RESERVED = "RESERVED"
+REJECTED = "REJECTED"
+RELEASED = "RELEASED"
+
+
+def _product_key(sku: str) -> dict:
+    return {"pk": {"S": f"PRODUCT#{sku}"}}
+
+
+def _reservation_key(order_id: str) -> dict:
+    return {"pk": {"S": f"RESERVATION#{order_id}"}}
+
+
+def put_product(sku: str, request: PutProductRequest) -> tuple[dict, bool]:
+    """Create or replace a product and set its sellable stock; returns the product and whether it is new."""
+    now = datetime.now(timezone.utc).isoformat()
+    response = client("dynamodb").update_item(
+        TableName=setting("INVENTORY_TABLE"),
+        Key=_product_key(sku),
+        UpdateExpression=(
+            "SET sku = :sku, #name = :name, category = :category, price = :price, stock = :stock, "
+            "reserved = if_not_exists(reserved, :zero), updatedAt = :now, createdAt = if_not_exists(createdAt, :now)"
+        ),
+        ExpressionAttributeNames={"#name": "name"},
+        ExpressionAttributeValues={
+            ":sku": {"S": sku},
+            ":name": {"S": request.name},
+            ":category": {"S": request.category},
+            ":price": {"M": to_item(request.price.model_dump())},
+            ":stock": {"N": str(request.stock)},
+            ":zero": {"N": "0"},
+            ":now": {"S": now},
+        },
+        ReturnValues="ALL_NEW",
+    )
+    product = from_item(response["Attributes"])
+    return product, product["createdAt"] == now
+
+
+def get_product(sku: str) -> dict | None:
+    response = client("dynamodb").get_item(TableName=setting("INVENTORY_TABLE"), Key=_product_key(sku), ConsistentRead=True)
+    item = response.get("Item")
+    return from_item(item) if item else None
+
+
+def get_reservation(order_id: str) -> dict | None:
+    response = client("dynamodb").get_item(TableName=setting("INVENTORY_TABLE"), Key=_reservation_key(order_id), ConsistentRead=True)
+    item = response.get("Item")
+    return from_item(item) if item else None
+
+
+def reserve(order_id: str, units: dict[str, int]) -> tuple[str, list[str]]:
+    """Reserve every SKU's units for an order, or none of them.
+
+    Returns the reservation's status (RESERVED or REJECTED) and the SKUs that
+    lacked stock. A second call for the same order returns the first outcome.
+    """
+    table = setting("INVENTORY_TABLE")
+    now = datetime.now(timezone.utc).isoformat()
+    record = {"pk": f"RESERVATION#{order_id}", "orderId": order_id, "units": units, "createdAt": now}
+    actions = [{"Put": {"TableName": table, "Item": to_item({**record, "status": RESERVED}), "ConditionExpression": "attribute_not_exists(pk)"}}]
+    for sku, quantity in units.items():
+        actions.append(
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": _product_key(sku),
+                    "UpdateExpression": "SET stock = stock - :quantity, reserved = reserved + :quantity",
+                    # The condition is what prevents overselling under concurrent orders.
+                    "ConditionExpression": "attribute_exists(pk) AND stock >= :quantity",
+                    "ExpressionAttributeValues": {":quantity": {"N": str(quantity)}},
+                }
+            }
+        )
+    try:
+        client("dynamodb").transact_write_items(TransactItems=actions)
+        return RESERVED, []
+    except Exception as error:
+        if not is_error(error, "TransactionCanceledException"):
+            raise
+        codes = cancellation_codes(error)
+
+    if codes and codes[0] == "ConditionalCheckFailed":
+        existing = get_reservation(order_id)
+        return existing["status"], existing.get("shortSkus", [])
+
+    short = [sku for sku, code in zip(units, codes[1:]) if code == "ConditionalCheckFailed"]
+    if not short:
+        # Cancelled for another reason (a conflicting concurrent transaction):
+        # raising makes SQS deliver the message again.
+        raise RuntimeError(f"reservation for order {order_id} was cancelled: {codes}")
+    return _record_rejection(order_id, record, short)
+
+
+def _record_rejection(order_id: str, record: dict, short: list[str]) -> tuple[str, list[str]]:
+    try:
+        client("dynamodb").put_item(
+            TableName=setting("INVENTORY_TABLE"),
+            Item=to_item({**record, "status": REJECTED, "shortSkus": short}),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except Exception as error:
+        if not is_error(error, "ConditionalCheckFailedException"):
+            raise
+        existing = get_reservation(order_id)
+        return existing["status"], existing.get("shortSkus", [])
+    return REJECTED, short
+
+
+def release(order_id: str) -> bool:
+    """Give a reservation's units back to stock; returns False when there was nothing held."""
+    reservation = get_reservation(order_id)
+    if reservation is None or reservation["status"] != RESERVED:
+        return False
+    table = setting("INVENTORY_TABLE")
+    actions = [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": _reservation_key(order_id),
+                "UpdateExpression": "SET #status = :released",
+                # Only one release may win, so units are never returned twice.
+                "ConditionExpression": "#status = :reserved",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {":released": {"S": RELEASED}, ":reserved": {"S": RESERVED}},
+            }
+        }
+    ]
+    for sku, quantity in reservation["units"].items():
+        actions.append(
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": _product_key(sku),
+                    "UpdateExpression": "SET stock = stock + :quantity, reserved = reserved - :quantity",
+                    "ExpressionAttributeValues": {":quantity": {"N": str(quantity)}},
+                }
+            }
+        )
+    try:
+        client("dynamodb").transact_write_items(TransactItems=actions)
+    except Exception as error:
+        if is_error(error, "TransactionCanceledException") and cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]:
+            return False
+        raise
+    return True

@@ -1,0 +1,49 @@
+"""Logistics: shipments and the carrier events that move them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import Enum
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from shared.errors import Conflict
+
+
+class ShipmentStatus(str, Enum):
+    CREATED = "CREATED"
+    PICKED_UP = "PICKED_UP"
+    IN_TRANSIT = "IN_TRANSIT"
+    DELIVERED = "DELIVERED"
+
+
+# Carrier scans may skip a step (a parcel delivered without an in-transit
+# scan) but never go back.
+_RANK = {status: rank for rank, status in enumerate(ShipmentStatus)}
+
+
+class ShipmentEventRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["PICKED_UP", "IN_TRANSIT", "DELIVERED"]
+    at: AwareDatetime
+
+
+def shipment_id_for(order_id: str) -> str:
+    """Derive the shipment id from the order id, so a repeated request creates the same shipment."""
+    return f"shp_{uuid.uuid5(uuid.NAMESPACE_URL, 'tradewind:shipment:' + order_id).hex}"
+
+
+def check_transition(current: str, target: str) -> bool:
+    """Return False when `target` repeats the current status; raise Conflict when it goes back."""
+    if target == current:
+        return False
+    if _RANK[ShipmentStatus(target)] < _RANK[ShipmentStatus(current)]:
+        raise Conflict("INVALID_SHIPMENT_TRANSITION", f"shipment is {current} and cannot go back to {target}")
+    return True
+
+
+def event_time(at: datetime) -> str:
+    return at.isoformat()

@@ -1,0 +1,62 @@
+"""The shipments table: one item per shipment with its tracking history."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from shared.aws import client, from_item, is_error, setting, to_item
+
+
+def create_shipment(shipment_id: str, order_id: str, lines: list[dict]) -> dict:
+    """Create the shipment unless it exists; returns the stored shipment."""
+    now = datetime.now(timezone.utc).isoformat()
+    shipment = {
+        "shipmentId": shipment_id,
+        "orderId": order_id,
+        "status": "CREATED",
+        "lines": lines,
+        "history": [{"status": "CREATED", "at": now}],
+        "createdAt": now,
+        "updatedAt": now,
+    }
+    try:
+        client("dynamodb").put_item(
+            TableName=setting("SHIPMENTS_TABLE"), Item=to_item(shipment), ConditionExpression="attribute_not_exists(shipmentId)"
+        )
+    except Exception as error:
+        if not is_error(error, "ConditionalCheckFailedException"):
+            raise
+        return get_shipment(shipment_id)
+    return shipment
+
+
+def get_shipment(shipment_id: str) -> dict | None:
+    response = client("dynamodb").get_item(
+        TableName=setting("SHIPMENTS_TABLE"), Key={"shipmentId": {"S": shipment_id}}, ConsistentRead=True
+    )
+    item = response.get("Item")
+    return from_item(item) if item else None
+
+
+def advance_shipment(shipment_id: str, current: str, target: str, at: str) -> dict | None:
+    """Move a shipment from `current` to `target`; returns None when another writer moved it first."""
+    try:
+        response = client("dynamodb").update_item(
+            TableName=setting("SHIPMENTS_TABLE"),
+            Key={"shipmentId": {"S": shipment_id}},
+            UpdateExpression="SET #status = :target, updatedAt = :now, history = list_append(history, :entry)",
+            ConditionExpression="#status = :current",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":target": {"S": target},
+                ":current": {"S": current},
+                ":now": {"S": datetime.now(timezone.utc).isoformat()},
+                ":entry": {"L": [{"M": to_item({"status": target, "at": at})}]},
+            },
+            ReturnValues="ALL_NEW",
+        )
+    except Exception as error:
+        if is_error(error, "ConditionalCheckFailedException"):
+            return None
+        raise
+    return from_item(response["Attributes"])

@@ -1,0 +1,116 @@
+"""Orders: placing an order and the states it moves through."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from shared.errors import InvalidRequest
+from shared.http import IDENTIFIER_PATTERN
+from shared.money import CurrencyMismatch, Money
+
+# DynamoDB transactions take at most 100 items and a reservation writes one
+# item per distinct SKU plus its own record, so 50 lines leave ample room.
+MAX_LINES = 50
+MAX_QUANTITY = 1000
+
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
+
+
+class OrderStatus(str, Enum):
+    PENDING = "PENDING"
+    RESERVED = "RESERVED"
+    PAID = "PAID"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    REJECTED = "REJECTED"
+    PAYMENT_FAILED = "PAYMENT_FAILED"
+
+
+# For each state, the states an order may be in just before it. An event that
+# finds the order elsewhere is a duplicate or arrived late, and changes nothing.
+# SHIPPED may be skipped: a carrier can report delivery without a pick-up scan.
+PREVIOUS_STATES: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.RESERVED: frozenset({OrderStatus.PENDING}),
+    OrderStatus.REJECTED: frozenset({OrderStatus.PENDING}),
+    OrderStatus.PAID: frozenset({OrderStatus.RESERVED}),
+    OrderStatus.PAYMENT_FAILED: frozenset({OrderStatus.RESERVED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.PAID}),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.PAID, OrderStatus.SHIPPED}),
+}
+
+FINAL_STATES = frozenset({OrderStatus.DELIVERED, OrderStatus.REJECTED, OrderStatus.PAYMENT_FAILED})
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, alias_generator=to_camel, populate_by_name=True)
+
+
+class LineRequest(RequestModel):
+    sku: Identifier
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+
+
+class PaymentRequest(RequestModel):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class PlaceOrderRequest(RequestModel):
+    customer_id: Identifier
+    lines: Annotated[list[LineRequest], Field(min_length=1, max_length=MAX_LINES)]
+    payment: PaymentRequest
+
+
+class PricedLine(RequestModel):
+    sku: str
+    quantity: int
+    unit_price: Money
+    line_total: Money
+
+
+def price_lines(lines: list[LineRequest], prices: dict[str, Money]) -> list[PricedLine]:
+    """Price each line from the catalogue; raises InvalidRequest for an unknown SKU or a second currency."""
+    priced = []
+    currency = None
+    for index, line in enumerate(lines):
+        price = prices.get(line.sku)
+        if price is None:
+            raise InvalidRequest("UNKNOWN_SKU", f"product {line.sku!r} does not exist", field=f"lines.{index}.sku")
+        if currency is None:
+            currency = price.currency
+        if price.currency != currency:
+            error = CurrencyMismatch(currency, price.currency, field=f"lines.{index}.sku")
+            raise InvalidRequest(error.code, error.message, field=error.field)
+        priced.append(PricedLine(sku=line.sku, quantity=line.quantity, unit_price=price, line_total=price.times(line.quantity)))
+    return priced
+
+
+def new_order(request: PlaceOrderRequest, lines: list[PricedLine], now: datetime | None = None) -> dict:
+    """Build the stored document of a new PENDING order."""
+    total = Money.zero(lines[0].unit_price.currency)
+    for line in lines:
+        total = total + line.line_total
+    timestamp = (now or datetime.now(timezone.utc)).isoformat()
+    return {
+        "orderId": f"ord_{uuid.uuid4().hex}",
+        "customerId": request.customer_id,
+        "status": OrderStatus.PENDING.value,
+        "lines": [line.model_dump(by_alias=True) for line in lines],
+        "total": total.model_dump(),
+        # NOTE: the token is kept until payment is requested because the
+        # reservation happens first; it is a provider reference, never a card number.
+        "paymentToken": request.payment.token,
+        "createdAt": timestamp,
+        "updatedAt": timestamp,
+    }
+
+
+def public_view(order: dict) -> dict:
+    """Return the order as the API shows it, without internal fields."""
+    hidden = {"paymentToken"}
+    return {key: value for key, value in order.items() if key not in hidden}

@@ -1,0 +1,41 @@
+"""Sending messages to SQS and consuming SQS batches with partial batch responses."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from shared.aws import client, setting
+from shared.messages import Message, parse_message
+
+if TYPE_CHECKING:
+    from chalice.app import SQSEvent
+
+
+def send(queue_url_setting: str, message: Message) -> None:
+    """Send `message` to the queue whose URL is in the environment variable `queue_url_setting`."""
+    client("sqs").send_message(
+        QueueUrl=setting(queue_url_setting),
+        MessageBody=message.to_json(),
+        MessageAttributes={"type": {"DataType": "String", "StringValue": message.type}},
+    )
+
+
+def consume(event: SQSEvent, handle: Callable[[Message], None]) -> dict:
+    """Pass each record of an SQS batch to `handle` and report the records that raised.
+
+    A record whose handler raises (or whose body is not a known message) is
+    listed in `batchItemFailures`, so SQS delivers it again after the
+    visibility timeout and moves it to the dead-letter queue after
+    maxReceiveCount. The other records of the batch are deleted.
+    """
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    def handle_record(record) -> None:
+        handle(parse_message(record.body))
+
+    return process_partial_response(
+        event=event.to_dict(),
+        record_handler=handle_record,
+        processor=BatchProcessor(event_type=EventType.SQS),
+        context=event.context,
+    )
