@@ -60,6 +60,13 @@ class ReleaseStock(Message):
     order_id: str
 
 
+class CommitStock(Message):
+    """The order's goods left the warehouse: its reserved units are now sold."""
+
+    type: Literal["CommitStock"] = "CommitStock"
+    order_id: str
+
+
 class CapturePayment(Message):
     type: Literal["CapturePayment"] = "CapturePayment"
     order_id: str
@@ -109,6 +116,7 @@ AnyMessage = Annotated[
         StockReserved,
         StockRejected,
         ReleaseStock,
+        CommitStock,
         CapturePayment,
         PaymentCaptured,
         PaymentDeclined,

@@ -39,5 +39,6 @@ def product_view(product: dict) -> dict:
         "price": product["price"],
         "stock": product["stock"],
         "reserved": product.get("reserved", 0),
+        "sold": product.get("sold", 0),
         "updatedAt": product["updatedAt"],
     }

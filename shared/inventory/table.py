@@ -1,6 +1,7 @@
 """The inventory table: one item per product (`PRODUCT#sku`) and per reservation (`RESERVATION#orderId`).
 
-`stock` is what can still be sold; `reserved` counts units held for orders.
+`stock` is what can still be sold; `reserved` counts units held for orders
+until they are released back to `stock` or leave with a shipment (`sold`).
 A reservation moves units from `stock` to `reserved` for all lines of an
 order in one transaction, and its own item records the outcome, so a
 redelivered message finds the decision already made.
@@ -16,6 +17,7 @@ from shared.inventory.model import PutProductRequest
 RESERVED = "RESERVED"
 REJECTED = "REJECTED"
 RELEASED = "RELEASED"
+COMMITTED = "COMMITTED"
 
 
 def _product_key(sku: str) -> dict:
@@ -124,6 +126,15 @@ def _record_rejection(order_id: str, record: dict, short: list[str]) -> tuple[st
 
 def release(order_id: str) -> bool:
     """Give a reservation's units back to stock; returns False when there was nothing held."""
+    return _settle(order_id, RELEASED, "SET stock = stock + :quantity, reserved = reserved - :quantity")
+
+
+def commit(order_id: str) -> bool:
+    """Count a reservation's units as sold; returns False when there was nothing held."""
+    return _settle(order_id, COMMITTED, "SET sold = if_not_exists(sold, :zero) + :quantity, reserved = reserved - :quantity")
+
+
+def _settle(order_id: str, outcome: str, product_update: str) -> bool:
     reservation = get_reservation(order_id)
     if reservation is None or reservation["status"] != RESERVED:
         return False
@@ -133,25 +144,19 @@ def release(order_id: str) -> bool:
             "Update": {
                 "TableName": table,
                 "Key": _reservation_key(order_id),
-                "UpdateExpression": "SET #status = :released",
-                # Only one release may win, so units are never returned twice.
+                "UpdateExpression": "SET #status = :outcome",
+                # Only one settlement may win, so units are never counted twice.
                 "ConditionExpression": "#status = :reserved",
                 "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {":released": {"S": RELEASED}, ":reserved": {"S": RESERVED}},
+                "ExpressionAttributeValues": {":outcome": {"S": outcome}, ":reserved": {"S": RESERVED}},
             }
         }
     ]
     for sku, quantity in reservation["units"].items():
-        actions.append(
-            {
-                "Update": {
-                    "TableName": table,
-                    "Key": _product_key(sku),
-                    "UpdateExpression": "SET stock = stock + :quantity, reserved = reserved - :quantity",
-                    "ExpressionAttributeValues": {":quantity": {"N": str(quantity)}},
-                }
-            }
-        )
+        values = {":quantity": {"N": str(quantity)}}
+        if ":zero" in product_update:
+            values[":zero"] = {"N": "0"}
+        actions.append({"Update": {"TableName": table, "Key": _product_key(sku), "UpdateExpression": product_update, "ExpressionAttributeValues": values}})
     try:
         client("dynamodb").transact_write_items(TransactItems=actions)
     except Exception as error:

@@ -11,6 +11,7 @@ from chalice import Chalice
 
 from shared.messages import (
     CapturePayment,
+    CommitStock,
     CreateShipment,
     Line,
     Message,
@@ -57,7 +58,8 @@ def handle(message: Message) -> None:
         table.set_shipment(message.order_id, message.shipment_id)
     elif isinstance(message, ShipmentProgressed):
         target = OrderStatus.DELIVERED if message.status == "DELIVERED" else OrderStatus.SHIPPED
-        _move(message.order_id, target, {"shipmentId": message.shipment_id})
+        if _move(message.order_id, target, {"shipmentId": message.shipment_id}):
+            send("COMMIT_STOCK_QUEUE_URL", CommitStock(order_id=message.order_id))
     else:
         raise TypeError(f"advance-order cannot handle {message.type} messages")
 

@@ -90,7 +90,8 @@ cleanup() {
     local mount_point
     if [[ -n "${BUILD_DIR:-}" && -d "$BUILD_DIR" ]]; then
         if [[ -d "${ROOTFS:-}" ]]; then
-            findmnt -rn -o TARGET | grep -F "$ROOTFS/" | sort -r |
+            # grep exits with 1 when nothing is mounted, which is the usual case.
+            { findmnt -rn -o TARGET | grep -F "$ROOTFS/" || true; } | sort -r |
                 while read -r mount_point; do
                     umount -l "$mount_point" || log "warning: could not unmount $mount_point"
                 done

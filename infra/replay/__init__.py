@@ -1,0 +1,1 @@
+"""Replay the Olist marketplace orders through the Tradewind API and report what happened."""

@@ -1,0 +1,27 @@
+"""`python -m infra.replay`: replay the Olist orders through the API; exits 1 on a server error or an unexpected final state."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from infra.replay import report
+from infra.replay.dataset import DatasetError
+from infra.replay.replay import ReplayError, run
+from infra.replay.settings import ReplaySettings, SettingsError
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
+    logging.getLogger("tradewind.replay").setLevel(logging.INFO)
+    try:
+        document = run(ReplaySettings.from_environment())
+    except (SettingsError, DatasetError, ReplayError) as error:
+        print(f"replay failed: {error}", file=sys.stderr)
+        return 2
+    print(report.format_table(document))
+    return 0 if report.succeeded(document) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Run a replay: import the catalogue, replay the orders, and write the report."""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from typing import Iterator
+
+from tqdm import tqdm
+
+from infra.replay import dataset, report
+from infra.replay.client import ApiClient
+from infra.replay.dataset import Dataset, Product
+from infra.replay.orders import OrderOutcome, OrderReplayer
+from infra.replay.settings import ReplaySettings
+
+log = logging.getLogger("tradewind.replay")
+
+# Loggers that would write a line per request and break up the progress bar.
+NOISY_LOGGERS = ("werkzeug", "botocore", "urllib3", "tradewind.runtime")
+
+
+class ReplayError(Exception):
+    """The replay could not go on: the runtime did not drain its queues in time."""
+
+
+def run(settings: ReplaySettings) -> dict:
+    """Replay the dataset against `settings.target`, or a runtime started here, and write the report.
+
+    Returns the report. Raises DatasetError for a missing dataset and
+    ReplayError when the runtime stays busy after the catalogue import.
+    """
+    data = dataset.load(settings.olist_dir, settings.limit, settings.stock_factor)
+    with _quiet_logs(), _serve(settings) as base_url:
+        api = ApiClient(base_url)
+        log.info("importing %d products into %s", len(data.products), base_url)
+        catalogue = import_catalogue(api, data.products, settings)
+        # The orders domain learns prices from a queue; an order placed before
+        # that would be rejected as naming an unknown SKU.
+        if not wait_until_idle(api, settings):
+            raise ReplayError(f"the runtime at {base_url} still had queued messages {settings.idle_timeout} s after the catalogue import")
+
+        log.info("replaying %d orders with %d workers", len(data.orders), settings.concurrency)
+        before = _stats(api)
+        started = time.monotonic()
+        outcomes = replay_orders(api, data, settings)
+        duration = time.monotonic() - started
+        # Release and retry messages may still be queued; they belong to this phase.
+        idle_after = wait_until_idle(api, settings)
+        after = _stats(api)
+
+    document = _report(settings, base_url, data, catalogue, outcomes, api, before, after, duration, idle_after)
+    report.write(document, settings.report)
+    return document
+
+
+def import_catalogue(api: ApiClient, products: list[Product], settings: ReplaySettings) -> dict:
+    started = time.monotonic()
+    with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="import") as pool:
+        futures = [pool.submit(_put_product, api, product) for product in products]
+        statuses = [future.result() for future in tqdm(as_completed(futures), total=len(futures), desc="products", unit="product", disable=not settings.progress)]
+    imported = sum(status in (200, 201) for status in statuses)
+    return {"products": len(products), "imported": imported, "duration_seconds": round(time.monotonic() - started, 1)}
+
+
+def _put_product(api: ApiClient, product: Product) -> int:
+    body = {
+        "name": product.name,
+        "category": product.category,
+        "price": {"amount": product.price_centavos, "currency": "BRL"},
+        "stock": product.stock,
+    }
+    return api.request("PUT", f"/products/{product.sku}", body).status_code
+
+
+def replay_orders(api: ApiClient, data: Dataset, settings: ReplaySettings) -> list[OrderOutcome]:
+    """Replay the orders with `settings.concurrency` workers; returns their outcomes in purchase-time order."""
+    replayer = OrderReplayer(api, settings)
+    pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="order")
+    # The pool takes work in submission order, so orders start in purchase-time order.
+    futures: list[Future[OrderOutcome]] = [pool.submit(replayer.replay, order) for order in data.orders]
+    try:
+        with tqdm(total=len(futures), desc="orders", unit="order", disable=not settings.progress) as bar:
+            for future in as_completed(futures):
+                future.result()
+                bar.update()
+                bar.set_postfix(server_errors=api.server_errors, refresh=False)
+    finally:
+        # On Ctrl-C, orders not yet started are dropped instead of waited for.
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [future.result() for future in futures]
+
+
+def wait_until_idle(api: ApiClient, settings: ReplaySettings) -> bool:
+    """Return whether the runtime drained every queue within `settings.idle_timeout`."""
+    response = api.runtime(f"/_runtime/idle?timeout={settings.idle_timeout:g}", timeout=settings.idle_timeout + 30)
+    return response.status_code == 200
+
+
+def _stats(api: ApiClient) -> dict:
+    response = api.runtime("/_runtime/stats", timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+@contextmanager
+def _serve(settings: ReplaySettings) -> Iterator[str]:
+    """Yield the base URL of the target, starting a local runtime on free ports when no target is set."""
+    if settings.target:
+        yield settings.target
+        return
+    # Imported here because it loads boto3 and moto, which a replay against a running target does not need.
+    from infra.local.runtime import LocalRuntime, Settings
+
+    runtime = LocalRuntime(Settings(port=0, moto_port=0, endpoint_url=None))
+    try:
+        runtime.start()
+        yield runtime.url
+    finally:
+        runtime.stop()
+
+
+@contextmanager
+def _quiet_logs() -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in NOISY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def _report(
+    settings: ReplaySettings,
+    base_url: str,
+    data: Dataset,
+    catalogue: dict,
+    outcomes: list[OrderOutcome],
+    api: ApiClient,
+    before: dict,
+    after: dict,
+    duration: float,
+    idle_after: bool,
+) -> dict:
+    summary = report.summarize_outcomes(outcomes)
+    usage = report.stats_delta(before, after, len(outcomes))
+    reads = sum(outcome.reads for outcome in outcomes)
+    return {
+        "target": settings.target or f"{base_url} (in-process runtime)",
+        "catalogue": catalogue,
+        "orders": summary["orders"],
+        "server_errors": api.server_errors,
+        "client_errors": dict(api.client_errors.most_common()),
+        "error_samples": api.error_samples,
+        "by_status": summary["by_status"],
+        "expected": summary["expected"],
+        "set_aside": summary["set_aside"],
+        "skipped_without_lines": data.skipped_without_lines,
+        "timeouts": summary["timeouts"],
+        "latency_ms": summary["latency_ms"],
+        # The replay's own GET /orders polls are among these calls and invocations.
+        "aws_calls_per_order": usage["aws_calls_per_order"],
+        "order_reads_per_order": round(reads / len(outcomes), 2) if outcomes else None,
+        "invocations": usage["invocations"],
+        "function_errors": usage["function_errors"],
+        "idle_after_replay": idle_after,
+        "duration_seconds": round(duration, 1),
+        "orders_per_second": round(len(outcomes) / duration, 2) if duration > 0 else None,
+        "settings": settings.as_report(),
+    }

@@ -1,0 +1,59 @@
+"""Helpers for integration tests: read queues, put products, run handlers."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import boto3
+
+from shared.messages import parse_message
+from tests.events import FakeContext, api_event, response_json
+
+_local = threading.local()
+
+
+def sqs():
+    if not hasattr(_local, "sqs"):
+        _local.sqs = boto3.session.Session().client("sqs")
+    return _local.sqs
+
+
+def receive_all(queue_url: str) -> list:
+    """Receive and delete every message now in the queue; returns the parsed messages."""
+    messages = []
+    while True:
+        batch = sqs().receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not batch:
+            return messages
+        for message in batch:
+            messages.append(parse_message(message["Body"]))
+            sqs().delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def queue_depth(queue_url: str) -> int:
+    attributes = sqs().get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return sum(int(value) for value in attributes.values())
+
+
+def call(app, method: str, resource: str, path: str, body=None, **kwargs) -> tuple[int, dict]:
+    response = app(api_event(method, resource, path, body, **kwargs), FakeContext())
+    return response["statusCode"], response_json(response)
+
+
+def deliver(handler, *messages) -> dict:
+    """Invoke an SQS handler with one record per message; returns the handler's response."""
+    from tests.events import sqs_event
+
+    bodies = [message if isinstance(message, str) else message.to_json() for message in messages]
+    return handler(sqs_event(*bodies), FakeContext())
+
+
+def product_body(stock: int, amount: int = 1250, currency: str = "USD") -> dict:
+    return {"name": "Mug", "category": "kitchen", "price": {"amount": amount, "currency": currency}, "stock": stock}
+
+
+def dumps(document) -> str:
+    return json.dumps(document)
