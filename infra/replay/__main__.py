@@ -1,4 +1,8 @@
-"""`python -m infra.replay`: replay the Olist orders through the API; exits 1 on a server error or an unexpected final state."""
+"""`python -m infra.replay`: replay the Olist orders through the API and print the report.
+
+The exit status is 0 on success, 1 after a server error or an unexpected final
+state, and 2 when a setting, the dataset or the runtime stops the replay.
+"""
 
 from __future__ import annotations
 

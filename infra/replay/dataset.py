@@ -28,13 +28,13 @@ REQUIRED_FILES = (ORDERS_FILE, ITEMS_FILE, PRODUCTS_FILE, TRANSLATION_FILE)
 MAX_CATEGORY_LENGTH = 100
 
 # The dataset's timestamps carry no zone. Olist sells in Brazil, so they are
-# read as São Paulo time; only the gaps between them and the `at` of shipment
-# events depend on this.
+# read as São Paulo time. Only the gaps between them and the `at` of shipment
+# events depend on this choice.
 OLIST_ZONE = ZoneInfo("America/Sao_Paulo")
 
 
 class DatasetError(Exception):
-    """The dataset folder is missing, incomplete or holds a value that cannot be read."""
+    """The dataset folder is missing, incomplete or contains a value that cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,11 @@ def load(folder: Path, limit: int | None = None, stock_factor: float = 1.0) -> D
     rounded up. Raises DatasetError when the folder or a file is missing.
     """
     _check_folder(folder)
-    orders = sorted(_read_orders(folder / ORDERS_FILE), key=lambda row: (row["order_purchase_timestamp"], row["order_id"]))
+    orders = sorted(_rows(folder / ORDERS_FILE), key=lambda row: (row["order_purchase_timestamp"], row["order_id"]))
     if limit is not None:
         orders = orders[:limit]
-    wanted = {row["order_id"] for row in orders}
-    prices, lines = _read_items(folder / ITEMS_FILE, wanted)
+    selected_ids = {row["order_id"] for row in orders}
+    prices, lines = _read_items(folder / ITEMS_FILE, selected_ids)
 
     replayed = []
     for row in orders:
@@ -111,7 +111,7 @@ def _check_folder(folder: Path) -> None:
         return
     where = f"folder {folder} does not exist" if not folder.is_dir() else f"{folder} lacks {', '.join(missing)}"
     raise DatasetError(
-        f"Olist dataset not found: {where}. Set OLIST_DIR to the folder that holds the dataset's CSV files "
+        f"Olist dataset not found: {where}. Set OLIST_DIR to the folder that contains the dataset's CSV files "
         f"(a relative path is read from the repository root), or download the dataset from {DOWNLOAD_URL}"
     )
 
@@ -122,16 +122,12 @@ def _rows(path: Path):
         yield from csv.DictReader(file)
 
 
-def _read_orders(path: Path) -> list[dict]:
-    return list(_rows(path))
-
-
-def _read_items(path: Path, wanted: set[str]) -> tuple[dict[str, list[int]], dict[str, list[OrderLine]]]:
+def _read_items(path: Path, order_ids: set[str]) -> tuple[dict[str, list[int]], dict[str, list[OrderLine]]]:
     """Return each product's line prices in centavos, and each order's lines with a row count as quantity."""
     prices: dict[str, list[int]] = defaultdict(list)
     units: dict[str, Counter[str]] = defaultdict(Counter)
     for row in _rows(path):
-        if row["order_id"] not in wanted:
+        if row["order_id"] not in order_ids:
             continue
         prices[row["product_id"]].append(_centavos(row["price"], path))
         # One row per unit: the quantity of a product is its number of rows in the order.

@@ -28,7 +28,7 @@ EXPECTED_STATES = {
 FINAL_STATES = frozenset({"DELIVERED", "REJECTED", "PAYMENT_FAILED"})
 
 # Final states of orders that the replay could not follow inside the API.
-NOT_ACCEPTED = "NOT_ACCEPTED"  # POST /orders answered with an error
+NOT_ACCEPTED = "NOT_ACCEPTED"  # POST /orders returned an error status
 NO_RESPONSE = "NO_RESPONSE"  # a request failed without an HTTP response
 
 PAYMENT_TOKENS = {True: "tok_success", False: "tok_decline"}
@@ -66,7 +66,7 @@ class OrderReplayer:
         body = {
             "customerId": order.customer_id,
             "lines": [{"sku": line.sku, "quantity": line.quantity} for line in order.lines],
-            # Olist approves an order once its payment clears, so an order never approved stands for a declined payment.
+            # Olist approves an order once its payment clears, so an order never approved is replayed with a declined payment.
             "payment": {"token": PAYMENT_TOKENS[order.approved_at is not None]},
         }
         response = self.api.request("POST", "/orders", body)
@@ -89,6 +89,7 @@ class OrderReplayer:
 
     def _poll(self, progress: _Progress, done: Callable[[dict], bool]) -> dict | None:
         """Read the order until `done` holds; returns None, and marks the order timed out, at the deadline."""
+        delay = self.settings.poll_interval
         while True:
             response = self.api.request("GET", f"/orders/{progress.order_id}")
             progress.reads += 1
@@ -102,7 +103,10 @@ class OrderReplayer:
             if time.monotonic() >= progress.deadline:
                 progress.timed_out = True
                 return None
-            time.sleep(self.settings.poll_interval)
+            time.sleep(delay)
+            # Every read is a function invocation on the runtime under test,
+            # so the delay grows while the order is still on its way.
+            delay = min(delay * 2, self.settings.max_poll_interval)
 
     def _post_carrier_events(self, order: OlistOrder, shipment_id: str) -> None:
         previous = order.approved_at or order.purchased_at
@@ -133,7 +137,7 @@ def state_reached_by_data(order: OlistOrder) -> str:
 
 
 class _Progress:
-    """What is known of one order while it is replayed."""
+    """The mutable record of one order while it is replayed."""
 
     def __init__(self, order: OlistOrder, expected: str | None, timeout: float) -> None:
         self.order = order

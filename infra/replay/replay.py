@@ -18,8 +18,35 @@ from infra.replay.settings import ReplaySettings
 
 log = logging.getLogger("tradewind.replay")
 
-# Loggers that would write a line per request and break up the progress bar.
-NOISY_LOGGERS = ("werkzeug", "botocore", "urllib3", "tradewind.runtime")
+# Loggers that would write a line per request and break up the progress bar,
+# with the level each gets during a replay.
+QUIET_LEVELS = {
+    "werkzeug": logging.ERROR,
+    "botocore": logging.ERROR,
+    "urllib3": logging.ERROR,
+    "tradewind.runtime": logging.WARNING,
+}
+
+
+class _ErrorCounter(logging.Handler):
+    """Count error records instead of printing them.
+
+    moto's server logs each request it fails with 500 through werkzeug, with
+    a traceback. The function that made the call retries or fails, so the
+    replay only counts these and reports the number.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.count = 0
+        self.first_message: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+        if self.first_message is None:
+            # werkzeug puts the formatted traceback in the message; its last line names the exception.
+            lines = record.getMessage().strip().splitlines()
+            self.first_message = lines[-1] if lines else ""
 
 
 class ReplayError(Exception):
@@ -33,7 +60,7 @@ def run(settings: ReplaySettings) -> dict:
     ReplayError when the runtime stays busy after the catalogue import.
     """
     data = dataset.load(settings.olist_dir, settings.limit, settings.stock_factor)
-    with _quiet_logs(), _serve(settings) as base_url:
+    with _quiet_logs() as emulator_errors, _serve(settings) as base_url:
         api = ApiClient(base_url)
         log.info("importing %d products into %s", len(data.products), base_url)
         catalogue = import_catalogue(api, data.products, settings)
@@ -52,6 +79,8 @@ def run(settings: ReplaySettings) -> dict:
         after = _stats(api)
 
     document = _report(settings, base_url, data, catalogue, outcomes, api, before, after, duration, idle_after)
+    # Only a runtime started here logs into this process; a TARGET's moto errors stay in its own log.
+    document["emulator_errors"] = None if settings.target else {"count": emulator_errors.count, "first": emulator_errors.first_message}
     report.write(document, settings.report)
     return document
 
@@ -123,16 +152,23 @@ def _serve(settings: ReplaySettings) -> Iterator[str]:
 
 
 @contextmanager
-def _quiet_logs() -> Iterator[None]:
-    loggers = [logging.getLogger(name) for name in NOISY_LOGGERS]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
+def _quiet_logs() -> Iterator[_ErrorCounter]:
+    """Lower the noisy loggers for the duration, and count moto's failed requests instead of printing them."""
+    previous = {name: logging.getLogger(name).level for name in QUIET_LEVELS}
+    for name, level in QUIET_LEVELS.items():
+        logging.getLogger(name).setLevel(level)
+    werkzeug = logging.getLogger("werkzeug")
+    counter = _ErrorCounter()
+    propagate = werkzeug.propagate
+    werkzeug.addHandler(counter)
+    werkzeug.propagate = False
     try:
-        yield
+        yield counter
     finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
+        werkzeug.removeHandler(counter)
+        werkzeug.propagate = propagate
+        for name, level in previous.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def _report(

@@ -111,6 +111,7 @@ def format_table(report: dict) -> str:
         ("AWS calls per order", ", ".join(f"{name} {_value(value)}" for name, value in per_order.items())),
         ("GET /orders per order", _value(report["order_reads_per_order"])),
         ("function errors", _counts(report["function_errors"])),
+        ("moto request failures", _emulator_errors(report["emulator_errors"])),
         ("report", report["settings"]["report"]),
     ]
     width = max(len(label) for label, _ in rows)
@@ -120,6 +121,12 @@ def format_table(report: dict) -> str:
     for sample in report["error_samples"]:
         lines.append(f"  error: {sample['request']} -> {sample['status']} {sample['code']}: {sample['message']}")
     return "\n".join(lines)
+
+
+def _emulator_errors(errors: dict | None) -> str:
+    if errors is None:
+        return "not counted for a TARGET runtime"
+    return f"{errors['count']} (first: {errors['first']})" if errors["count"] else "0"
 
 
 def _counts(counts: dict[str, int]) -> str:

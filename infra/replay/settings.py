@@ -32,7 +32,8 @@ class ReplaySettings:
     limit: int | None = None  # replay only the first N orders by purchase time
     max_event_wait: float = 5.0  # seconds, the cap on any single wait between events
     order_timeout: float = 60.0  # seconds from placing an order until it must reach its final state
-    poll_interval: float = 0.05  # seconds between two reads of an order
+    poll_interval: float = 0.05  # seconds before the second read of an order; doubles up to max_poll_interval
+    max_poll_interval: float = 0.4  # seconds
     idle_timeout: float = 120.0  # seconds to wait for the runtime's queues to drain
     progress: bool = True  # show tqdm progress bars on stderr
 

@@ -9,6 +9,8 @@ redelivered message finds the decision already made.
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import datetime, timezone
 
 from shared.aws import cancellation_codes, client, from_item, is_error, setting, to_item
@@ -18,6 +20,10 @@ RESERVED = "RESERVED"
 REJECTED = "REJECTED"
 RELEASED = "RELEASED"
 COMMITTED = "COMMITTED"
+
+# Attempts at a reservation that keeps colliding with concurrent ones before
+# the message is handed back to SQS.
+CONFLICT_ATTEMPTS = 10
 
 
 def _product_key(sku: str) -> dict:
@@ -89,24 +95,27 @@ def reserve(order_id: str, units: dict[str, int]) -> tuple[str, list[str]]:
                 }
             }
         )
-    try:
-        client("dynamodb").transact_write_items(TransactItems=actions)
-        return RESERVED, []
-    except Exception as error:
-        if not is_error(error, "TransactionCanceledException"):
-            raise
-        codes = cancellation_codes(error)
+    for attempt in range(CONFLICT_ATTEMPTS):
+        try:
+            client("dynamodb").transact_write_items(TransactItems=actions)
+            return RESERVED, []
+        except Exception as error:
+            if not is_error(error, "TransactionCanceledException"):
+                raise
+            codes = cancellation_codes(error)
 
-    if codes and codes[0] == "ConditionalCheckFailed":
-        existing = get_reservation(order_id)
-        return existing["status"], existing.get("shortSkus", [])
+        if codes and codes[0] == "ConditionalCheckFailed":
+            existing = get_reservation(order_id)
+            return existing["status"], existing.get("shortSkus", [])
+        short = [sku for sku, code in zip(units, codes[1:]) if code == "ConditionalCheckFailed"]
+        if short:
+            return _record_rejection(order_id, record, short)
+        # Another transaction touched the same products at the same moment
+        # (TransactionConflict): back off with jitter and try again.
+        time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
 
-    short = [sku for sku, code in zip(units, codes[1:]) if code == "ConditionalCheckFailed"]
-    if not short:
-        # Cancelled for another reason (a conflicting concurrent transaction):
-        # raising makes SQS deliver the message again.
-        raise RuntimeError(f"reservation for order {order_id} was cancelled: {codes}")
-    return _record_rejection(order_id, record, short)
+    # Still conflicting: raising makes SQS deliver the message again later.
+    raise RuntimeError(f"reservation for order {order_id} kept conflicting: {codes}")
 
 
 def _record_rejection(order_id: str, record: dict, short: list[str]) -> tuple[str, list[str]]:

@@ -1,0 +1,168 @@
+"""The checkout saga over HTTP against the local runtime started as `make run` starts it."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+import requests
+
+FINAL = {"DELIVERED", "REJECTED", "PAYMENT_FAILED"}
+
+
+def new_sku() -> str:
+    return f"sku-{uuid.uuid4().hex[:12]}"
+
+
+def add_product(runtime, stock: int, amount: int = 1250) -> str:
+    sku = new_sku()
+    response = runtime.put(f"/products/{sku}", {"name": "Mug", "category": "kitchen", "price": {"amount": amount, "currency": "USD"}, "stock": stock})
+    assert response.status_code == 201, response.text
+    runtime.wait_idle()
+    return sku
+
+
+def place(runtime, sku: str, quantity: int, token: str = "tok_success") -> str:
+    response = runtime.post("/orders", {"customerId": "c1", "lines": [{"sku": sku, "quantity": quantity}], "payment": {"token": token}})
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "PENDING"
+    return response.json()["orderId"]
+
+
+def wait_for(runtime, order_id: str, condition, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        order = runtime.get(f"/orders/{order_id}").json()
+        if condition(order):
+            return order
+        if time.monotonic() > deadline:
+            raise AssertionError(f"order {order_id} stuck in {order['status']}")
+        time.sleep(0.05)
+
+
+def product(runtime, sku: str) -> dict:
+    return runtime.get(f"/products/{sku}").json()
+
+
+def test_order_reaches_delivered(runtime):
+    sku = add_product(runtime, stock=5)
+    order_id = place(runtime, sku, 2)
+
+    paid = wait_for(runtime, order_id, lambda order: order["status"] == "PAID" and "shipmentId" in order)
+    shipment_id = paid["shipmentId"]
+    picked_up = runtime.post(f"/shipments/{shipment_id}/events", {"type": "PICKED_UP", "at": "2026-12-01T10:00:00Z"})
+    shipped = wait_for(runtime, order_id, lambda order: order["status"] == "SHIPPED")
+    delivered = runtime.post(f"/shipments/{shipment_id}/events", {"type": "DELIVERED", "at": "2026-12-03T16:30:00Z"})
+    final = wait_for(runtime, order_id, lambda order: order["status"] == "DELIVERED")
+    runtime.wait_idle()
+
+    assert picked_up.status_code == 200
+    assert shipped["shipmentId"] == shipment_id
+    assert delivered.status_code == 200
+    assert final["total"] == {"amount": 2500, "currency": "USD"}
+    assert final["lines"][0]["unitPrice"] == {"amount": 1250, "currency": "USD"}
+    assert product(runtime, sku)["stock"] == 3
+    assert product(runtime, sku)["sold"] == 2
+    tracking = runtime.get(f"/shipments/{shipment_id}").json()
+    assert [entry["status"] for entry in tracking["history"]] == ["CREATED", "PICKED_UP", "DELIVERED"]
+
+
+def test_order_without_stock_is_rejected(runtime):
+    sku = add_product(runtime, stock=1)
+
+    order = wait_for(runtime, place(runtime, sku, 2), lambda order: order["status"] in FINAL)
+    runtime.wait_idle()
+
+    assert order["status"] == "REJECTED"
+    assert product(runtime, sku)["stock"] == 1
+    assert product(runtime, sku)["reserved"] == 0
+
+
+def test_declined_payment_releases_stock(runtime):
+    sku = add_product(runtime, stock=5)
+
+    order = wait_for(runtime, place(runtime, sku, 2, token="tok_decline"), lambda order: order["status"] in FINAL)
+    runtime.wait_idle()
+
+    assert order["status"] == "PAYMENT_FAILED"
+    assert order["paymentFailure"] == "card_declined"
+    assert product(runtime, sku)["stock"] == 5
+    assert product(runtime, sku)["reserved"] == 0
+
+
+def test_concurrent_orders_for_last_units_never_oversell(runtime):
+    sku = add_product(runtime, stock=5)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        order_ids = list(pool.map(lambda _: place(runtime, sku, 1), range(20)))
+    settled = [wait_for(runtime, order_id, _settled, timeout=60) for order_id in order_ids]
+    runtime.wait_idle()
+
+    statuses = [order["status"] for order in settled]
+    assert statuses.count("PAID") == 5
+    assert statuses.count("REJECTED") == 15
+    assert product(runtime, sku)["stock"] == 0
+    assert product(runtime, sku)["reserved"] == 5
+
+
+def _settled(order: dict) -> bool:
+    return order["status"] in FINAL or "shipmentId" in order
+
+
+def _order_count(runtime) -> int:
+    endpoint = runtime.stats()["endpointUrl"]
+    dynamodb = boto3.session.Session().client("dynamodb", endpoint_url=endpoint)
+    table = next(name for name in dynamodb.list_tables()["TableNames"] if name.endswith("-OrdersTable"))
+    return dynamodb.scan(TableName=table, Select="COUNT")["Count"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("POST", "/orders", b"{not json", 400, "INVALID_JSON"),
+        ("POST", "/orders", {"customerId": "c1", "lines": [{"sku": "missing-sku", "quantity": 1}], "payment": {"token": "tok_success"}}, 400, "UNKNOWN_SKU"),
+        ("POST", "/orders", {"customerId": "c1", "lines": [{"sku": "missing-sku", "quantity": 0}], "payment": {"token": "tok_success"}}, 400, "INVALID_FIELD"),
+        ("POST", "/orders", {"customerId": "c1", "payment": {"token": "tok_success"}}, 400, "MISSING_FIELD"),
+        ("POST", "/orders/search", {}, 404, "ROUTE_NOT_FOUND"),
+        ("DELETE", "/orders/ord_1", None, 404, "ROUTE_NOT_FOUND"),
+        ("GET", "/orders/ord_unknown", None, 404, "ORDER_NOT_FOUND"),
+        ("GET", "/shipments/shp_unknown", None, 404, "SHIPMENT_NOT_FOUND"),
+    ],
+)
+def test_bad_request_gets_json_error_and_writes_nothing(runtime, method, path, body, status, code):
+    before = _order_count(runtime)
+    data = body if isinstance(body, bytes) else None
+    json_body = None if isinstance(body, bytes) else body
+
+    response = requests.request(method, runtime.url + path, data=data, json=json_body, headers={"Content-Type": "application/json"}, timeout=30)
+
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    assert _order_count(runtime) == before
+
+
+def test_failing_payment_provider_dead_letters_message(runtime):
+    sku = add_product(runtime, stock=5)
+
+    order_id = place(runtime, sku, 1, token="tok_provider_error")
+    deadline = time.monotonic() + 40
+    while runtime.stats()["queues"]["CapturePaymentDeadLetterQueue"]["Visible"] == 0:
+        assert time.monotonic() < deadline, "message never reached the dead-letter queue"
+        time.sleep(0.5)
+
+    assert runtime.get(f"/orders/{order_id}").json()["status"] == "RESERVED"
+    assert runtime.stats()["invocations"]["CapturePaymentFunction"]["errors"] >= 5
+
+
+def test_each_invocation_logs_one_line(runtime):
+    sku = add_product(runtime, stock=1)
+
+    runtime.get(f"/products/{sku}")
+
+    lines = [line for line in runtime.log().splitlines() if "function=GetProductFunction" in line]
+    assert lines
+    assert all(re.search(r"invoke function=\w+ duration_ms=[\d.]+ outcome=\w+", line) for line in lines)
