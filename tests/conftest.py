@@ -48,6 +48,10 @@ def deployment(moto_server, template, monkeypatch):
 
     from infra.local.provision import provision
 
+    from shared.aws import client
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    client.cache_clear()
     session = boto3.session.Session()
     prefix = f"t{uuid.uuid4().hex[:10]}"
     result = provision(template, session.client("dynamodb"), session.client("sqs"), prefix, visibility_timeout=1)

@@ -69,6 +69,7 @@ class LocalRuntime:
         self._gateway: Gateway | None = None
         self._sqs: Any = None
         self.started_at = time.time()
+        self._saved_environment: dict[str, str] | None = None
 
     @property
     def url(self) -> str:
@@ -79,6 +80,9 @@ class LocalRuntime:
         return self.settings.endpoint_url or self.moto.url
 
     def start(self) -> None:
+        # Restored by stop(), so that a runtime started inside another program
+        # (a test, the replay) leaves that program's environment as it found it.
+        self._saved_environment = dict(os.environ)
         guard.install()
         if self.settings.endpoint_url is None:
             self.moto = MotoServer(port=self.settings.moto_port)
@@ -111,6 +115,13 @@ class LocalRuntime:
             thread.join(timeout=30)
         if self.moto is not None:
             self.moto.stop()
+        if self._saved_environment is not None:
+            os.environ.clear()
+            os.environ.update(self._saved_environment)
+        from shared.aws import client
+
+        # Clients built while this runtime ran point at its endpoint.
+        client.cache_clear()
         log.info("stopped")
 
     def wait(self) -> None:

@@ -112,6 +112,7 @@ def format_table(report: dict) -> str:
         ("GET /orders per order", _value(report["order_reads_per_order"])),
         ("function errors", _counts(report["function_errors"])),
         ("moto request failures", _emulator_errors(report["emulator_errors"])),
+        ("queues drained after", "yes" if report["idle_after_replay"] else f"no, messages were still queued after {report['settings']['idle_timeout']} s"),
         ("report", report["settings"]["report"]),
     ]
     width = max(len(label) for label, _ in rows)

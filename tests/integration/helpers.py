@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import json
-import threading
+import os
 
 import boto3
 
 from shared.messages import parse_message
 from tests.events import FakeContext, api_event, response_json
 
-_local = threading.local()
-
-
 def sqs():
-    if not hasattr(_local, "sqs"):
-        _local.sqs = boto3.session.Session().client("sqs")
-    return _local.sqs
+    return _sqs_client(os.environ["AWS_ENDPOINT_URL"])
+
+
+@functools.cache
+def _sqs_client(endpoint_url: str):
+    return boto3.session.Session().client("sqs", endpoint_url=endpoint_url)
 
 
 def receive_all(queue_url: str) -> list:

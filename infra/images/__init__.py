@@ -1,0 +1,1 @@
+"""Container images of the functions: build and benchmark."""
