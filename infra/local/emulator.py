@@ -59,11 +59,22 @@ class MotoServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
+        from infra.local import moto_patches
+
+        moto_patches.install()
         moto_app = DomainDispatcherApplication(create_backend_app)
         calls = self.calls
+        # moto's DynamoDB backend is not thread-safe: concurrent transactions
+        # fail with "dictionary changed size during iteration". One request at
+        # a time is also what makes the item-level rollback in moto_patches safe.
+        dynamodb_lock = threading.Lock()
 
         def counting_app(environ, start_response):
-            calls.record(*_service_and_action(environ))
+            service, action = _service_and_action(environ)
+            calls.record(service, action)
+            if service == "dynamodb":
+                with dynamodb_lock:
+                    return list(moto_app(environ, start_response))
             return moto_app(environ, start_response)
 
         self._server = make_server(self.host, self.port, counting_app, threaded=True)

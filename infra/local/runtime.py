@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.local import guard
+from infra.local.containers import ContainerFunction
 from infra.local.emulator import MotoServer
 from infra.local.gateway import Gateway, RouteTarget, Router
 from infra.local.invoker import InProcessFunction
@@ -21,6 +22,7 @@ from infra.local.template import Template, TemplateError, load
 log = logging.getLogger("tradewind.runtime")
 
 ROOT = Path(__file__).resolve().parents[2]
+INVOKE_MODES = ("process", "container")
 
 
 @dataclass
@@ -38,6 +40,11 @@ class Settings:
     concurrency: int = 4  # warm instances per function
     pollers_per_queue: int = 2
     extra_environment: dict[str, str] = field(default_factory=dict)
+    invoke: str = "process"  # "process" runs functions in this process, "container" runs their images
+
+    def __post_init__(self) -> None:
+        if self.invoke not in INVOKE_MODES:
+            raise ValueError(f"INVOKE must be one of {', '.join(INVOKE_MODES)}, not {self.invoke!r}")
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -53,6 +60,7 @@ class Settings:
             visibility_timeout=int(visibility) if visibility else None,
             concurrency=int(environment.get("CONCURRENCY", "4")),
             pollers_per_queue=int(environment.get("POLLERS_PER_QUEUE", "2")),
+            invoke=environment.get("INVOKE", "process"),
         )
 
 
@@ -62,7 +70,7 @@ class LocalRuntime:
         self.template: Template = load(settings.template)
         self.moto: MotoServer | None = None
         self.deployment: Deployment | None = None
-        self.functions: dict[str, InProcessFunction] = {}
+        self.functions: dict[str, InProcessFunction | ContainerFunction] = {}
         self.activity = Activity()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -101,7 +109,11 @@ class LocalRuntime:
         self._configure_function_environment()
 
         for name, function in self.template.functions.items():
-            self.functions[name] = InProcessFunction(function, ROOT, self.settings.region, self.settings.concurrency)
+            if self.settings.invoke == "container":
+                environment = {key: str(self.deployment.resolve(value)) for key, value in function.environment.items()}
+                self.functions[name] = ContainerFunction(function, environment, self.settings.region, self.settings.concurrency, self.endpoint_url)
+            else:
+                self.functions[name] = InProcessFunction(function, ROOT, self.settings.region, self.settings.concurrency)
         self._start_pollers()
         self._start_gateway()
         log.info("Tradewind API listening on %s (%d functions)", self.url, len(self.functions))
@@ -113,6 +125,9 @@ class LocalRuntime:
             self._gateway.server_close()
         for thread in self._threads:
             thread.join(timeout=30)
+        for function in self.functions.values():
+            if isinstance(function, ContainerFunction):
+                function.stop()
         if self.moto is not None:
             self.moto.stop()
         if self._saved_environment is not None:

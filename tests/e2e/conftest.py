@@ -48,12 +48,12 @@ class RunningRuntime:
         return self.log_path.read_text()
 
 
-def start_runtime(log_path: Path) -> RunningRuntime:
-    """Start `python -m infra.local` on free ports and wait until it answers."""
+def start_runtime(log_path: Path, extra_environment: dict | None = None) -> RunningRuntime:
+    """Start `python -m infra.local` on free ports and wait until it answers; `extra_environment` adds or overrides settings."""
     port = free_port()
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith("AWS_")
-    } | {"PORT": str(port), "MOTO_PORT": str(free_port()), "VISIBILITY_TIMEOUT": "2"}
+    } | {"PORT": str(port), "MOTO_PORT": str(free_port()), "VISIBILITY_TIMEOUT": "2"} | (extra_environment or {})
     with log_path.open("w") as log_file:
         process = subprocess.Popen([sys.executable, "-m", "infra.local"], cwd=ROOT, env=environment, stdout=log_file, stderr=subprocess.STDOUT)
     running = RunningRuntime(f"http://127.0.0.1:{port}", process, log_path)

@@ -1,0 +1,60 @@
+"""Fixtures for the container tests: the function images run by ContainerFunction against moto.
+
+The images come from `make images` (`python -m infra.images.build`). These
+tests are skipped only when no Docker daemon answers; a missing image fails
+them with the command that builds it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from infra.local.containers import ContainerFunction, docker_available
+
+DOCKER_AVAILABLE = docker_available()
+REGION = "us-east-1"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "containers: runs the function images in Docker (skipped when no Docker daemon answers)")
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = pytest.mark.skip(reason="no Docker daemon is reachable (docker info failed), so the function images cannot run")
+    for item in items:
+        if "tests/containers/" in item.nodeid:
+            item.add_marker(pytest.mark.containers)
+            if not DOCKER_AVAILABLE:
+                item.add_marker(skip)
+
+
+class Stack:
+    """The template's tables and queues in moto, and one warm container pool per function."""
+
+    def __init__(self, deployment, functions: dict[str, ContainerFunction]) -> None:
+        self.deployment = deployment
+        self.functions = functions
+
+    def queue_url(self, queue: str) -> str:
+        return self.deployment.queue_urls[queue]
+
+
+@pytest.fixture(scope="module")
+def stack(moto_server, template):
+    import boto3
+
+    from infra.local.provision import provision
+
+    session = boto3.session.Session()
+    deployment = provision(template, session.client("dynamodb"), session.client("sqs"), f"c{uuid.uuid4().hex[:10]}", visibility_timeout=1)
+    functions = {}
+    try:
+        for name, function in template.functions.items():
+            environment = {key: str(deployment.resolve(value)) for key, value in function.environment.items()}
+            functions[name] = ContainerFunction(function, environment, REGION, concurrency=2, endpoint_url=moto_server.url)
+        yield Stack(deployment, functions)
+    finally:
+        for function in functions.values():
+            function.stop()
