@@ -44,3 +44,40 @@ replay: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Container images and LocalStack
+
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed
+# aws-sam-cli pins an older boto3 than the functions use, so it gets its own environment.
+SAM_CLI_VERSION ?= 1.170.0
+
+.PHONY: images test-images bench-images local sam-validate
+
+$(SAM_STAMP):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
+	touch $(SAM_STAMP)
+
+## images: build every function's image (tradewind/<function>:latest); BASE_IMAGE=... picks the base
+images: $(STAMP)
+	$(BIN)/python -m infra.images.build
+
+# The same build for `make test`, skipped with a note where no Docker daemon runs.
+test-images: $(STAMP)
+	$(BIN)/python -m infra.images.build --skip-without-docker
+
+test: test-images
+
+## bench-images: image size over the base, cold start and warm invocation per function (reports/bench-images.json)
+bench-images: images
+	$(BIN)/python -m infra.images.bench
+
+## local: run the local runtime against LocalStack started with Docker Compose (infra/localstack/compose.yaml)
+local: $(STAMP)
+	$(BIN)/python -m infra.localstack.up
+
+## sam-validate: validate template.yaml with `sam validate --lint`
+sam-validate: $(SAM_STAMP)
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint

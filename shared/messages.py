@@ -87,6 +87,24 @@ class PaymentDeclined(Message):
     reason: str
 
 
+class RefundPayment(Message):
+    type: Literal["RefundPayment"] = "RefundPayment"
+    order_id: str
+
+
+class PaymentRefunded(Message):
+    type: Literal["PaymentRefunded"] = "PaymentRefunded"
+    order_id: str
+    payment_id: str
+    amount: Money
+
+
+class CancelShipment(Message):
+    type: Literal["CancelShipment"] = "CancelShipment"
+    order_id: str
+    shipment_id: str
+
+
 class CreateShipment(Message):
     type: Literal["CreateShipment"] = "CreateShipment"
     order_id: str
@@ -120,6 +138,9 @@ AnyMessage = Annotated[
         CapturePayment,
         PaymentCaptured,
         PaymentDeclined,
+        RefundPayment,
+        PaymentRefunded,
+        CancelShipment,
         CreateShipment,
         ShipmentCreated,
         ShipmentProgressed,

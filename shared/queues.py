@@ -1,23 +1,17 @@
-"""Sending messages to SQS and consuming SQS batches with partial batch responses."""
+"""Consuming SQS batches with partial batch responses.
+
+Messages are sent by the outbox publishers (shared.outbox), never directly by a handler.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from shared.aws import client, setting
+from shared.chaos import crash_after_write
 from shared.messages import Message, parse_message
 
 if TYPE_CHECKING:
     from chalice.app import SQSEvent
-
-
-def send(queue_url_setting: str, message: Message) -> None:
-    """Send `message` to the queue whose URL is in the environment variable `queue_url_setting`."""
-    client("sqs").send_message(
-        QueueUrl=setting(queue_url_setting),
-        MessageBody=message.to_json(),
-        MessageAttributes={"type": {"DataType": "String", "StringValue": message.type}},
-    )
 
 
 def consume(event: SQSEvent, handle: Callable[[Message], None]) -> dict:
@@ -32,6 +26,7 @@ def consume(event: SQSEvent, handle: Callable[[Message], None]) -> dict:
 
     def handle_record(record) -> None:
         handle(parse_message(record.body))
+        crash_after_write(record.message_id)
 
     return process_partial_response(
         event=event.to_dict(),

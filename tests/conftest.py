@@ -58,4 +58,8 @@ def deployment(moto_server, template, monkeypatch):
     for function in template.functions.values():
         for name, value in function.environment.items():
             monkeypatch.setenv(name, str(result.resolve(value)))
+
+    from tests.integration.outbox import Outboxes
+
+    result.outboxes = Outboxes(result, template)
     return result

@@ -43,7 +43,7 @@ STARTUP_TIMEOUT_SECONDS = 30.0
 # much longer so the RIE's own timeout error arrives first.
 TIMEOUT_MARGIN_SECONDS = 5.0
 INIT_REPORT_PATTERN = re.compile(r"INIT REPORT\(durationMs: ([0-9.]+)\)")
-# The RIE's error payload for an unhandled exception. It answers 200 without
+# The RIE's error payload for an unhandled exception. It returns 200 without
 # Lambda's X-Amz-Function-Error header (checked with the RIE from aws-sam-cli
 # 1.170.0), so an error is recognized by the payload's keys.
 ERROR_PAYLOAD_KEYS = frozenset({"errorType", "errorMessage", "requestId", "stackTrace"})
@@ -55,7 +55,7 @@ def image_for(function: Function) -> str:
 
 
 def docker_available(timeout: float = 10.0) -> bool:
-    """Return whether a Docker daemon answers `docker info`."""
+    """Return whether a Docker daemon responds to `docker info`."""
     try:
         return subprocess.run(["docker", "info"], capture_output=True, timeout=timeout).returncode == 0
     except (FileNotFoundError, subprocess.TimeoutExpired):
@@ -191,7 +191,7 @@ class EndpointRelay:
 
     @property
     def container_url(self) -> str:
-        """The endpoint URL as a container sees it."""
+        """The endpoint URL that containers use."""
         return f"http://{CONTAINER_HOST}:{self._server.server_address[1]}"
 
     @classmethod

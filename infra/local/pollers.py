@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
 import threading
 import time
 from typing import Any
@@ -26,8 +27,24 @@ MAX_RECEIVE = 10
 WAIT_SECONDS = 1
 
 
+CHAOS_KINDS = frozenset({"duplicate", "crash", "reorder"})
+# Marks the copy that CHAOS=duplicate sends, so that the copy is not copied again.
+COPY_ATTRIBUTE = "chaosCopy"
+
+
 class QueuePoller:
-    def __init__(self, sqs: Any, source: QueueSource, queue_url: str, queue_arn: str, function: Any, region: str, stopping: threading.Event, activity: "Activity") -> None:
+    def __init__(
+        self,
+        sqs: Any,
+        source: QueueSource,
+        queue_url: str,
+        queue_arn: str,
+        function: Any,
+        region: str,
+        stopping: threading.Event,
+        activity: "Activity",
+        chaos: frozenset[str] = frozenset(),
+    ) -> None:
         self._sqs = sqs
         self._source = source
         self._queue_url = queue_url
@@ -36,6 +53,8 @@ class QueuePoller:
         self._region = region
         self._stopping = stopping
         self._activity = activity
+        self._chaos = chaos
+        self._random = random.Random()
 
     def run(self) -> None:
         while not self._stopping.is_set():
@@ -59,8 +78,36 @@ class QueuePoller:
         if not messages:
             return 0
         with self._activity.busy():
-            self._deliver(messages)
+            if "duplicate" in self._chaos:
+                self._send_copies(messages)
+            if "reorder" in self._chaos:
+                messages = self._delay_some(messages)
+            if messages:
+                self._deliver(messages)
         return len(messages)
+
+    def _send_copies(self, messages: list[dict]) -> None:
+        """Send every original message once more, as SQS's at-least-once delivery may."""
+        for message in messages:
+            attributes = message.get("MessageAttributes", {})
+            if COPY_ATTRIBUTE in attributes:
+                continue
+            copied = {name: {key: value for key, value in attribute.items() if key in ("DataType", "StringValue", "BinaryValue")} for name, attribute in attributes.items()}
+            copied[COPY_ATTRIBUTE] = {"DataType": "String", "StringValue": "1"}
+            self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=message["Body"], MessageAttributes=copied)
+
+    def _delay_some(self, messages: list[dict]) -> list[dict]:
+        """Shuffle the batch and hand a third of its first deliveries back to the queue for 1-3 s."""
+        self._random.shuffle(messages)
+        kept = []
+        for message in messages:
+            first_delivery = message.get("Attributes", {}).get("ApproximateReceiveCount") == "1"
+            if first_delivery and self._random.random() < 0.33:
+                delay = self._random.randint(1, 3)
+                self._sqs.change_message_visibility(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=delay)
+            else:
+                kept.append(message)
+        return kept
 
     def _deliver(self, messages: list[dict]) -> None:
         name = self._function.function.name

@@ -28,6 +28,8 @@ class Deployment:
     queue_urls: dict[str, str] = field(default_factory=dict)
     queue_arns: dict[str, str] = field(default_factory=dict)
     dead_letter_queues: dict[str, str] = field(default_factory=dict)
+    stream_arns: dict[str, str] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, value: Any) -> Any:
         """Resolve `Ref` and `Fn::GetAtt` on tables and queues the way CloudFormation would."""
@@ -39,6 +41,8 @@ class Deployment:
                 return self.table_names[target]
             if target in self.queue_urls:
                 return self.queue_urls[target]
+            if target in self.parameters:
+                return self.parameters[target]
             raise TemplateError(f"!Ref {target} is not a table or queue the local runtime provides")
         if "Fn::GetAtt" in value:
             target, attribute = value["Fn::GetAtt"]
@@ -46,19 +50,36 @@ class Deployment:
                 return self.queue_arns[target]
             if target in self.queue_urls and attribute == "QueueName":
                 return self.queue_urls[target].rsplit("/", 1)[1]
+            if target in self.stream_arns and attribute == "StreamArn":
+                return self.stream_arns[target]
             raise TemplateError(f"!GetAtt {target}.{attribute} is not supported by the local runtime")
         raise TemplateError(f"intrinsic {next(iter(value))} is not supported by the local runtime")
 
 
-def provision(template: Template, dynamodb: Any, sqs: Any, prefix: str, visibility_timeout: int | None = None) -> Deployment:
+def provision(
+    template: Template,
+    dynamodb: Any,
+    sqs: Any,
+    prefix: str,
+    visibility_timeout: int | None = None,
+    parameters: dict[str, str] | None = None,
+) -> Deployment:
     """Create every table and queue that does not exist yet, named `<prefix>-<logical id>`.
 
     `visibility_timeout` overrides the template's value on every queue, so that
     local tests can see a failed message come back in seconds, not minutes.
+    `parameters` override the template parameters' defaults.
     """
-    deployment = Deployment()
+    unknown = set(parameters or {}) - set(template.parameters)
+    if unknown:
+        raise TemplateError(f"unknown template parameters {sorted(unknown)}; the template declares {sorted(template.parameters)}")
+    deployment = Deployment(parameters={**template.parameters, **(parameters or {})})
     for name, properties in template.tables.items():
-        deployment.table_names[name] = _create_table(dynamodb, f"{prefix}-{name}", properties)
+        table_name = f"{prefix}-{name}"
+        deployment.table_names[name] = _create_table(dynamodb, table_name, properties)
+        description = dynamodb.describe_table(TableName=table_name)["Table"]
+        if "LatestStreamArn" in description:
+            deployment.stream_arns[name] = description["LatestStreamArn"]
 
     for name, properties in template.queues.items():
         attributes = {key: str(properties[key]).lower() if isinstance(properties[key], bool) else str(properties[key]) for key in _QUEUE_ATTRIBUTES if key in properties}
@@ -87,10 +108,21 @@ def provision(template: Template, dynamodb: Any, sqs: Any, prefix: str, visibili
 
 def _create_table(dynamodb: Any, table_name: str, properties: dict) -> str:
     arguments = {key: properties[key] for key in _TABLE_PROPERTIES if key in properties}
+    if "StreamSpecification" in arguments:
+        # CloudFormation implies StreamEnabled; the CreateTable API needs it said.
+        arguments["StreamSpecification"] = {"StreamEnabled": True, **arguments["StreamSpecification"]}
     try:
         dynamodb.create_table(TableName=table_name, **arguments)
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceInUseException":
             raise
     dynamodb.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl:
+        try:
+            dynamodb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
+        except ClientError as error:
+            # Repeating the call on a table that has it already is rejected.
+            if "already enabled" not in str(error):
+                raise
     return table_name

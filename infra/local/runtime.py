@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ from infra.local import guard
 from infra.local.containers import ContainerFunction
 from infra.local.emulator import MotoServer
 from infra.local.gateway import Gateway, RouteTarget, Router
-from infra.local.invoker import InProcessFunction
-from infra.local.pollers import Activity, QueuePoller
+from infra.local.invoker import ACCOUNT_ID, FunctionError, InProcessFunction
+from infra.local.pollers import CHAOS_KINDS, Activity, QueuePoller
+from infra.local.streams import StreamPoller
 from infra.local.provision import Deployment, provision
 from infra.local.template import Template, TemplateError, load
 
@@ -39,6 +41,10 @@ class Settings:
     visibility_timeout: int | None = None  # overrides every queue's VisibilityTimeout, in seconds
     concurrency: int = 4  # warm instances per function
     pollers_per_queue: int = 2
+    chaos: frozenset[str] = frozenset()  # any of duplicate, crash, reorder
+    crash_rate: float = 0.2  # share of queue and stream invocations crashed once after their writes
+    schedule_interval: float | None = None  # overrides every schedule's rate, in seconds
+    parameters: dict[str, str] = field(default_factory=dict)  # template parameter overrides
     extra_environment: dict[str, str] = field(default_factory=dict)
     invoke: str = "process"  # "process" runs functions in this process, "container" runs their images
 
@@ -58,7 +64,7 @@ class Settings:
             region=environment.get("AWS_DEFAULT_REGION") or environment.get("AWS_REGION") or "us-east-1",
             stack_name=environment.get("STACK_NAME", "tradewind"),
             visibility_timeout=int(visibility) if visibility else None,
-            concurrency=int(environment.get("CONCURRENCY", "4")),
+            concurrency=int(environment.get("FUNCTION_CONCURRENCY", "4")),
             pollers_per_queue=int(environment.get("POLLERS_PER_QUEUE", "2")),
             invoke=environment.get("INVOKE", "process"),
         )
@@ -78,6 +84,8 @@ class LocalRuntime:
         self._sqs: Any = None
         self.started_at = time.time()
         self._saved_environment: dict[str, str] | None = None
+        self._stream_pollers: list[StreamPoller] = []
+        self._streams: Any = None
 
     @property
     def url(self) -> str:
@@ -105,7 +113,10 @@ class LocalRuntime:
         session = boto3.session.Session()
         # Every poller thread shares this client, so it needs a connection per thread.
         self._sqs = session.client("sqs", config=Config(max_pool_connections=64))
-        self.deployment = provision(self.template, session.client("dynamodb"), self._sqs, self.settings.stack_name, self.settings.visibility_timeout)
+        self._streams = session.client("dynamodbstreams")
+        self.deployment = provision(
+            self.template, session.client("dynamodb"), self._sqs, self.settings.stack_name, self.settings.visibility_timeout, self.settings.parameters
+        )
         self._configure_function_environment()
 
         for name, function in self.template.functions.items():
@@ -115,6 +126,8 @@ class LocalRuntime:
             else:
                 self.functions[name] = InProcessFunction(function, ROOT, self.settings.region, self.settings.concurrency)
         self._start_pollers()
+        self._start_stream_pollers()
+        self._start_schedules()
         self._start_gateway()
         log.info("Tradewind API listening on %s (%d functions)", self.url, len(self.functions))
 
@@ -165,6 +178,8 @@ class LocalRuntime:
                     raise TemplateError(f"environment variable {name} has different values in different functions; in-process mode needs one value")
                 merged[name] = resolved
         os.environ.update(merged)
+        if "crash" in self.settings.chaos:
+            os.environ["CHAOS_CRASH_RATE"] = str(self.settings.crash_rate)
         os.environ.update(self.settings.extra_environment)
 
     def _start_pollers(self) -> None:
@@ -180,10 +195,56 @@ class LocalRuntime:
                         self.settings.region,
                         self._stopping,
                         self.activity,
+                        self.settings.chaos,
                     )
-                    thread = threading.Thread(target=poller.run, name=f"poll-{source.queue}-{index}", daemon=True)
-                    thread.start()
-                    self._threads.append(thread)
+                    self._start_thread(poller.run, f"poll-{source.queue}-{index}")
+
+    def _start_stream_pollers(self) -> None:
+        for function in self.template.functions.values():
+            for source in function.stream_sources:
+                failure_url = self.deployment.queue_urls[source.on_failure_queue] if source.on_failure_queue else None
+                poller = StreamPoller(
+                    self._streams,
+                    self._sqs,
+                    source,
+                    self.deployment.stream_arns[source.table],
+                    self.functions[function.name],
+                    failure_url,
+                    self.settings.region,
+                    self._stopping,
+                )
+                self._stream_pollers.append(poller)
+                self._start_thread(poller.run, f"stream-{source.table}")
+
+    def _start_schedules(self) -> None:
+        for function in self.template.functions.values():
+            for schedule in function.schedules:
+                interval = self.settings.schedule_interval or schedule.interval_seconds
+                self._start_thread(lambda target=self.functions[function.name], every=interval: self._run_schedule(target, every), f"schedule-{function.name}")
+
+    def _run_schedule(self, function: Any, interval: float) -> None:
+        while not self._stopping.wait(interval):
+            event = {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": ACCOUNT_ID,
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "region": self.settings.region,
+                "resources": [f"arn:aws:events:{self.settings.region}:{ACCOUNT_ID}:rule/{function.function.name}"],
+                "detail": {},
+            }
+            try:
+                invocation = function.invoke(event)
+                log.info("invoke function=%s duration_ms=%.1f outcome=ok result=%s", function.function.name, invocation.duration_ms, invocation.result)
+            except FunctionError as error:
+                log.info("invoke function=%s duration_ms=%.1f outcome=error error=%s", function.function.name, error.duration_ms, type(error.error).__name__)
+
+    def _start_thread(self, target, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def _start_gateway(self) -> None:
         routes = [
@@ -207,11 +268,12 @@ class LocalRuntime:
         return depths
 
     def is_idle(self) -> bool:
-        if self.activity.in_flight:
+        if self.activity.in_flight or not all(poller.caught_up for poller in self._stream_pollers):
             return False
-        dead_letter_queues = set(self.deployment.dead_letter_queues.values())
+        # Only queues that a function polls can drain; dead-letter and failure queues keep what they hold.
+        polled = {source.queue for function in self.template.functions.values() for source in function.queue_sources}
         for name, depth in self.queue_depths().items():
-            if name not in dead_letter_queues and sum(depth.values()):
+            if name in polled and sum(depth.values()):
                 return False
         return True
 

@@ -6,6 +6,7 @@ template is never repeated by hand.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,29 @@ class QueueSource:
     report_batch_item_failures: bool
 
 
+@dataclass(frozen=True)
+class StreamSource:
+    table: str
+    batch_size: int
+    maximum_retry_attempts: int
+    report_batch_item_failures: bool
+    on_failure_queue: str | None
+
+
+@dataclass(frozen=True)
+class ScheduleSource:
+    expression: str
+
+    @property
+    def interval_seconds(self) -> float:
+        """The interval of a `rate(N unit)` expression; cron expressions are not supported locally."""
+        match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", self.expression)
+        if not match:
+            raise TemplateError(f"schedule {self.expression!r} is not a rate() expression; the local runtime runs only rate schedules")
+        unit = {"minute": 60, "hour": 3600, "day": 86400}[match.group(2).rstrip("s")]
+        return int(match.group(1)) * unit
+
+
 @dataclass
 class Function:
     name: str
@@ -61,6 +85,8 @@ class Function:
     image_metadata: dict[str, Any]
     routes: list[Route] = field(default_factory=list)
     queue_sources: list[QueueSource] = field(default_factory=list)
+    stream_sources: list[StreamSource] = field(default_factory=list)
+    schedules: list[ScheduleSource] = field(default_factory=list)
 
 
 @dataclass
@@ -68,6 +94,7 @@ class Template:
     tables: dict[str, dict]
     queues: dict[str, dict]
     functions: dict[str, Function]
+    parameters: dict[str, str] = field(default_factory=dict)
 
 
 def load(path: str | Path) -> Template:
@@ -82,7 +109,8 @@ def load(path: str | Path) -> Template:
         for name, res in resources.items()
         if res["Type"] == "AWS::Serverless::Function"
     }
-    return Template(tables=tables, queues=queues, functions=functions)
+    parameters = {name: str(spec.get("Default", "")) for name, spec in document.get("Parameters", {}).items()}
+    return Template(tables=tables, queues=queues, functions=functions, parameters=parameters)
 
 
 def _read_function(name: str, resource: dict, globals_: dict) -> Function:
@@ -117,6 +145,22 @@ def _read_function(name: str, resource: dict, globals_: dict) -> Function:
                     report_batch_item_failures="ReportBatchItemFailures" in event_properties.get("FunctionResponseTypes", []),
                 )
             )
+        elif event["Type"] == "DynamoDB":
+            stream = event_properties["Stream"]
+            if not (isinstance(stream, dict) and "Fn::GetAtt" in stream):
+                raise TemplateError(f"{name}.{event_name}: Stream must be !GetAtt <table>.StreamArn")
+            destination = event_properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+            function.stream_sources.append(
+                StreamSource(
+                    table=stream["Fn::GetAtt"][0],
+                    batch_size=int(event_properties.get("BatchSize", 100)),
+                    maximum_retry_attempts=int(event_properties.get("MaximumRetryAttempts", -1)),
+                    report_batch_item_failures="ReportBatchItemFailures" in event_properties.get("FunctionResponseTypes", []),
+                    on_failure_queue=destination["Fn::GetAtt"][0] if isinstance(destination, dict) else None,
+                )
+            )
+        elif event["Type"] == "Schedule":
+            function.schedules.append(ScheduleSource(expression=event_properties["Schedule"]))
         else:
             raise TemplateError(f"{name}.{event_name}: event type {event['Type']} is not supported by the local runtime")
     return function

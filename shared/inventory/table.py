@@ -12,9 +12,11 @@ from __future__ import annotations
 import random
 import time
 from datetime import datetime, timezone
+from typing import Callable
 
-from shared.aws import cancellation_codes, client, from_item, is_error, setting, to_item
+from shared.aws import cancellation_codes, client, from_item, is_error, setting, to_item, to_value
 from shared.inventory.model import PutProductRequest
+from shared.outbox import OUTBOX
 
 RESERVED = "RESERVED"
 REJECTED = "REJECTED"
@@ -34,15 +36,19 @@ def _reservation_key(order_id: str) -> dict:
     return {"pk": {"S": f"RESERVATION#{order_id}"}}
 
 
-def put_product(sku: str, request: PutProductRequest) -> tuple[dict, bool]:
-    """Create or replace a product and set its sellable stock; returns the product and whether it is new."""
+def put_product(sku: str, request: PutProductRequest, outbox: Callable[[str], list[dict]]) -> tuple[dict, bool]:
+    """Create or replace a product and set its sellable stock; returns the product and whether it is new.
+
+    `outbox` builds the messages of this change from its timestamp.
+    """
     now = datetime.now(timezone.utc).isoformat()
     response = client("dynamodb").update_item(
         TableName=setting("INVENTORY_TABLE"),
         Key=_product_key(sku),
         UpdateExpression=(
             "SET sku = :sku, #name = :name, category = :category, price = :price, stock = :stock, "
-            "reserved = if_not_exists(reserved, :zero), updatedAt = :now, createdAt = if_not_exists(createdAt, :now)"
+            "reserved = if_not_exists(reserved, :zero), sold = if_not_exists(sold, :zero), "
+            "updatedAt = :now, createdAt = if_not_exists(createdAt, :now), outbox = :outbox"
         ),
         ExpressionAttributeNames={"#name": "name"},
         ExpressionAttributeValues={
@@ -53,6 +59,7 @@ def put_product(sku: str, request: PutProductRequest) -> tuple[dict, bool]:
             ":stock": {"N": str(request.stock)},
             ":zero": {"N": "0"},
             ":now": {"S": now},
+            ":outbox": to_value(outbox(now)),
         },
         ReturnValues="ALL_NEW",
     )
@@ -72,16 +79,24 @@ def get_reservation(order_id: str) -> dict | None:
     return from_item(item) if item else None
 
 
-def reserve(order_id: str, units: dict[str, int]) -> tuple[str, list[str]]:
+def reserve(
+    order_id: str,
+    units: dict[str, int],
+    reserved_outbox: list[dict] | None = None,
+    rejected_outbox: Callable[[list[str]], list[dict]] | None = None,
+) -> tuple[str, list[str]]:
     """Reserve every SKU's units for an order, or none of them.
 
     Returns the reservation's status (RESERVED or REJECTED) and the SKUs that
-    lacked stock. A second call for the same order returns the first outcome.
+    lacked stock. The reservation record carries the outbox for its outcome,
+    so the outcome and its message are written together. A second call for
+    the same order changes nothing and returns the first outcome.
     """
     table = setting("INVENTORY_TABLE")
     now = datetime.now(timezone.utc).isoformat()
     record = {"pk": f"RESERVATION#{order_id}", "orderId": order_id, "units": units, "createdAt": now}
-    actions = [{"Put": {"TableName": table, "Item": to_item({**record, "status": RESERVED}), "ConditionExpression": "attribute_not_exists(pk)"}}]
+    reserved = {**record, "status": RESERVED, OUTBOX: reserved_outbox or None}
+    actions = [{"Put": {"TableName": table, "Item": to_item(reserved), "ConditionExpression": "attribute_not_exists(pk)"}}]
     for sku, quantity in units.items():
         actions.append(
             {
@@ -109,7 +124,8 @@ def reserve(order_id: str, units: dict[str, int]) -> tuple[str, list[str]]:
             return existing["status"], existing.get("shortSkus", [])
         short = [sku for sku, code in zip(units, codes[1:]) if code == "ConditionalCheckFailed"]
         if short:
-            return _record_rejection(order_id, record, short)
+            outbox = rejected_outbox(short) if rejected_outbox else None
+            return _record_rejection(order_id, {**record, OUTBOX: outbox}, short)
         # Another transaction touched the same products at the same moment
         # (TransactionConflict): back off with jitter and try again.
         time.sleep(random.uniform(0, 0.02 * (attempt + 1)))

@@ -17,11 +17,12 @@ class ShipmentStatus(str, Enum):
     PICKED_UP = "PICKED_UP"
     IN_TRANSIT = "IN_TRANSIT"
     DELIVERED = "DELIVERED"
+    CANCELLED = "CANCELLED"
 
 
 # Carrier scans may skip a step (a parcel delivered without an in-transit
-# scan) but never go back.
-_RANK = {status: rank for rank, status in enumerate(ShipmentStatus)}
+# scan) but never go back. A cancelled shipment takes no more events.
+_RANK = {ShipmentStatus.CREATED: 0, ShipmentStatus.PICKED_UP: 1, ShipmentStatus.IN_TRANSIT: 2, ShipmentStatus.DELIVERED: 3}
 
 
 class ShipmentEventRequest(BaseModel):
@@ -40,6 +41,8 @@ def check_transition(current: str, target: str) -> bool:
     """Return False when `target` repeats the current status; raise Conflict when it goes back."""
     if target == current:
         return False
+    if current == ShipmentStatus.CANCELLED.value:
+        raise Conflict("SHIPMENT_CANCELLED", "shipment was cancelled with its order and takes no carrier events")
     if _RANK[ShipmentStatus(target)] < _RANK[ShipmentStatus(current)]:
         raise Conflict("INVALID_SHIPMENT_TRANSITION", f"shipment is {current} and cannot go back to {target}")
     return True

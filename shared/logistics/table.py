@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from shared.aws import client, from_item, is_error, setting, to_item
+from shared.aws import client, from_item, is_error, setting, to_item, to_value
+from shared.outbox import OUTBOX
 
 
-def create_shipment(shipment_id: str, order_id: str, lines: list[dict]) -> dict:
-    """Create the shipment unless it exists; returns the stored shipment."""
+def create_shipment(shipment_id: str, order_id: str, lines: list[dict], outbox: list[dict]) -> bool:
+    """Create the shipment with its outbox unless it exists; returns whether it was created."""
     now = datetime.now(timezone.utc).isoformat()
     shipment = {
         "shipmentId": shipment_id,
@@ -18,41 +19,43 @@ def create_shipment(shipment_id: str, order_id: str, lines: list[dict]) -> dict:
         "history": [{"status": "CREATED", "at": now}],
         "createdAt": now,
         "updatedAt": now,
+        OUTBOX: outbox,
     }
     try:
-        client("dynamodb").put_item(
-            TableName=setting("SHIPMENTS_TABLE"), Item=to_item(shipment), ConditionExpression="attribute_not_exists(shipmentId)"
-        )
+        client("dynamodb").put_item(TableName=setting("SHIPMENTS_TABLE"), Item=to_item(shipment), ConditionExpression="attribute_not_exists(shipmentId)")
     except Exception as error:
-        if not is_error(error, "ConditionalCheckFailedException"):
-            raise
-        return get_shipment(shipment_id)
-    return shipment
+        if is_error(error, "ConditionalCheckFailedException"):
+            return False
+        raise
+    return True
 
 
 def get_shipment(shipment_id: str) -> dict | None:
-    response = client("dynamodb").get_item(
-        TableName=setting("SHIPMENTS_TABLE"), Key={"shipmentId": {"S": shipment_id}}, ConsistentRead=True
-    )
+    response = client("dynamodb").get_item(TableName=setting("SHIPMENTS_TABLE"), Key={"shipmentId": {"S": shipment_id}}, ConsistentRead=True)
     item = response.get("Item")
     return from_item(item) if item else None
 
 
-def advance_shipment(shipment_id: str, current: str, target: str, at: str) -> dict | None:
+def advance_shipment(shipment_id: str, current: str, target: str, at: str, outbox: list[dict] | None = None) -> dict | None:
     """Move a shipment from `current` to `target`; returns None when another writer moved it first."""
+    assignments = "SET #status = :target, updatedAt = :now, history = list_append(history, :entry)"
+    values = {
+        ":target": {"S": target},
+        ":current": {"S": current},
+        ":now": {"S": datetime.now(timezone.utc).isoformat()},
+        ":entry": {"L": [{"M": to_item({"status": target, "at": at})}]},
+    }
+    if outbox:
+        assignments += ", outbox = :outbox"
+        values[":outbox"] = to_value(outbox)
     try:
         response = client("dynamodb").update_item(
             TableName=setting("SHIPMENTS_TABLE"),
             Key={"shipmentId": {"S": shipment_id}},
-            UpdateExpression="SET #status = :target, updatedAt = :now, history = list_append(history, :entry)",
+            UpdateExpression=assignments,
             ConditionExpression="#status = :current",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":target": {"S": target},
-                ":current": {"S": current},
-                ":now": {"S": datetime.now(timezone.utc).isoformat()},
-                ":entry": {"L": [{"M": to_item({"status": target, "at": at})}]},
-            },
+            ExpressionAttributeValues=values,
             ReturnValues="ALL_NEW",
         )
     except Exception as error:
@@ -60,3 +63,7 @@ def advance_shipment(shipment_id: str, current: str, target: str, at: str) -> di
             return None
         raise
     return from_item(response["Attributes"])
+
+
+def public_view(shipment: dict) -> dict:
+    return {key: value for key, value in shipment.items() if key != OUTBOX}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Annotated
 
@@ -30,6 +30,8 @@ class OrderStatus(str, Enum):
     DELIVERED = "DELIVERED"
     REJECTED = "REJECTED"
     PAYMENT_FAILED = "PAYMENT_FAILED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
 
 
 # For each state, the states an order may be in just before it. An event that
@@ -42,9 +44,17 @@ PREVIOUS_STATES: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PAYMENT_FAILED: frozenset({OrderStatus.RESERVED}),
     OrderStatus.SHIPPED: frozenset({OrderStatus.PAID}),
     OrderStatus.DELIVERED: frozenset({OrderStatus.PAID, OrderStatus.SHIPPED}),
+    OrderStatus.CANCELLED: frozenset({OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.PAID}),
+    OrderStatus.EXPIRED: frozenset({OrderStatus.PENDING, OrderStatus.RESERVED}),
 }
 
-FINAL_STATES = frozenset({OrderStatus.DELIVERED, OrderStatus.REJECTED, OrderStatus.PAYMENT_FAILED})
+FINAL_STATES = frozenset(
+    {OrderStatus.DELIVERED, OrderStatus.REJECTED, OrderStatus.PAYMENT_FAILED, OrderStatus.CANCELLED, OrderStatus.EXPIRED}
+)
+# States in which the order still waits for its payment and can expire.
+AWAITING_PAYMENT = frozenset({OrderStatus.PENDING, OrderStatus.RESERVED})
+# States after which a late StockReserved or PaymentCaptured must be undone.
+ABANDONED_STATES = frozenset({OrderStatus.CANCELLED, OrderStatus.EXPIRED})
 
 
 class RequestModel(BaseModel):
@@ -90,14 +100,31 @@ def price_lines(lines: list[LineRequest], prices: dict[str, Money]) -> list[Pric
     return priced
 
 
-def new_order(request: PlaceOrderRequest, lines: list[PricedLine], now: datetime | None = None) -> dict:
-    """Build the stored document of a new PENDING order."""
+def order_id_for(customer_id: str, idempotency_key: str | None) -> str:
+    """Return a new order id, or the same id for every retry that carries the same idempotency key."""
+    if idempotency_key is None:
+        return f"ord_{uuid.uuid4().hex}"
+    return f"ord_{uuid.uuid5(uuid.NAMESPACE_URL, f'tradewind:order:{customer_id}:{idempotency_key}').hex}"
+
+
+def new_order(
+    request: PlaceOrderRequest,
+    lines: list[PricedLine],
+    payment_timeout: timedelta,
+    order_id: str | None = None,
+    now: datetime | None = None,
+) -> dict:
+    """Build the stored document of a new PENDING order that expires unpaid after `payment_timeout`."""
     total = Money.zero(lines[0].unit_price.currency)
     for line in lines:
         total = total + line.line_total
-    timestamp = (now or datetime.now(timezone.utc)).isoformat()
+    created = now or datetime.now(timezone.utc)
+    timestamp = created.isoformat()
     return {
-        "orderId": f"ord_{uuid.uuid4().hex}",
+        "orderId": order_id or order_id_for(request.customer_id, None),
+        "version": 1,
+        "awaitingPayment": "1",
+        "paymentDeadline": (created + payment_timeout).isoformat(),
         "customerId": request.customer_id,
         "status": OrderStatus.PENDING.value,
         "lines": [line.model_dump(by_alias=True) for line in lines],
@@ -112,5 +139,5 @@ def new_order(request: PlaceOrderRequest, lines: list[PricedLine], now: datetime
 
 def public_view(order: dict) -> dict:
     """Return the order as the API shows it, without internal fields."""
-    hidden = {"paymentToken"}
+    hidden = {"paymentToken", "outbox", "awaitingPayment", "requestHash"}
     return {key: value for key, value in order.items() if key not in hidden}

@@ -1,4 +1,8 @@
-"""The orders domain's tables: orders, and its priced copy of the catalogue."""
+"""The orders domain's tables: orders, and its priced copy of the catalogue.
+
+Every state change is one conditional write that also sets the order's
+outbox (see shared.outbox), so the change and its messages cannot part.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,23 @@ from typing import Iterable
 from shared.aws import client, from_item, is_error, setting, to_item, to_value
 from shared.messages import ProductPriced
 from shared.money import Money
-from shared.orders.model import PREVIOUS_STATES, OrderStatus
+from shared.orders.model import AWAITING_PAYMENT, PREVIOUS_STATES, OrderStatus
+from shared.outbox import OUTBOX
 
 
-def insert_order(order: dict) -> None:
-    client("dynamodb").put_item(
-        TableName=setting("ORDERS_TABLE"),
-        Item=to_item(order),
-        ConditionExpression="attribute_not_exists(orderId)",
-    )
+def insert_order(order: dict, outbox: list[dict]) -> bool:
+    """Store a new order with its outbox; returns False when an order with that id exists."""
+    try:
+        client("dynamodb").put_item(
+            TableName=setting("ORDERS_TABLE"),
+            Item=to_item({**order, OUTBOX: outbox}),
+            ConditionExpression="attribute_not_exists(orderId)",
+        )
+    except Exception as error:
+        if is_error(error, "ConditionalCheckFailedException"):
+            return False
+        raise
+    return True
 
 
 def get_order(order_id: str) -> dict | None:
@@ -25,27 +37,54 @@ def get_order(order_id: str) -> dict | None:
     return from_item(item) if item else None
 
 
-def move_order(order_id: str, target: OrderStatus, changes: dict | None = None) -> bool:
+def move_order(order_id: str, target: OrderStatus, outbox: list[dict] | None = None, changes: dict | None = None) -> bool:
     """Move an order to `target` if it is in one of the states allowed before it.
 
     Returns False, and changes nothing, when the order is elsewhere: the event
-    that asked for the move is then a duplicate or came too late.
+    that asked for the move is then a duplicate or came too late. Every move
+    increments the order's `version`.
     """
     sources = sorted(state.value for state in PREVIOUS_STATES[target])
-    values = {f":from{index}": {"S": source} for index, source in enumerate(sources)}
-    values[":target"] = {"S": target.value}
-    values[":now"] = {"S": datetime.now(timezone.utc).isoformat()}
-    assignments = ["#status = :target", "updatedAt = :now"]
-    for index, (name, value) in enumerate((changes or {}).items()):
-        assignments.append(f"#change{index} = :change{index}")
-        values[f":change{index}"] = to_value(value)
-    names = {"#status": "status", **{f"#change{index}": name for index, name in enumerate(changes or {})}}
+    return _update(order_id, sources, {"status": target.value, **(changes or {})}, outbox, leaves_payment_wait=target not in AWAITING_PAYMENT)
+
+
+def publish_for(order_id: str, statuses: Iterable[OrderStatus], outbox: list[dict]) -> bool:
+    """Send messages about an order without changing its state, if it is in one of `statuses`."""
+    return _update(order_id, sorted(state.value for state in statuses), {}, outbox, leaves_payment_wait=False)
+
+
+def set_fields(order_id: str, changes: dict, outbox: list[dict] | None = None) -> bool:
+    """Set fields of an existing order, whatever its state; returns False if it does not exist."""
+    return _update(order_id, None, changes, outbox, leaves_payment_wait=False)
+
+
+def _update(order_id: str, sources: list[str] | None, changes: dict, outbox: list[dict] | None, leaves_payment_wait: bool) -> bool:
+    names = {}
+    values = {":now": {"S": datetime.now(timezone.utc).isoformat()}, ":one": {"N": "1"}, ":zero": {"N": "0"}}
+    assignments = ["updatedAt = :now", "version = if_not_exists(version, :zero) + :one"]
+    for index, (name, value) in enumerate({**changes, **({OUTBOX: outbox} if outbox else {})}.items()):
+        # "status" is a reserved word in DynamoDB expressions, so every field goes through a name placeholder.
+        names[f"#field{index}"] = name
+        values[f":field{index}"] = to_value(value)
+        assignments.append(f"#field{index} = :field{index}")
+    condition = "attribute_exists(orderId)"
+    if sources is not None:
+        placeholders = []
+        for index, source in enumerate(sources):
+            values[f":from{index}"] = {"S": source}
+            placeholders.append(f":from{index}")
+        names["#status"] = "status"
+        condition += f" AND #status IN ({', '.join(placeholders)})"
+    expression = "SET " + ", ".join(assignments)
+    if leaves_payment_wait:
+        # Leaving the sparse deadline index: the expiry job no longer sees the order.
+        expression += " REMOVE awaitingPayment"
     try:
         client("dynamodb").update_item(
             TableName=setting("ORDERS_TABLE"),
             Key={"orderId": {"S": order_id}},
-            UpdateExpression="SET " + ", ".join(assignments),
-            ConditionExpression=f"attribute_exists(orderId) AND #status IN ({', '.join(values_for(sources))})",
+            UpdateExpression=expression,
+            ConditionExpression=condition,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )
@@ -56,8 +95,16 @@ def move_order(order_id: str, target: OrderStatus, changes: dict | None = None) 
     return True
 
 
-def values_for(sources: list[str]) -> list[str]:
-    return [f":from{index}" for index in range(len(sources))]
+def overdue_orders(now: datetime, limit: int = 100) -> list[dict]:
+    """Orders still waiting for payment whose deadline is at or before `now`, oldest first."""
+    response = client("dynamodb").query(
+        TableName=setting("ORDERS_TABLE"),
+        IndexName="PaymentDeadlineIndex",
+        KeyConditionExpression="awaitingPayment = :yes AND paymentDeadline <= :now",
+        ExpressionAttributeValues={":yes": {"S": "1"}, ":now": {"S": now.isoformat()}},
+        Limit=limit,
+    )
+    return [from_item(item) for item in response.get("Items", [])]
 
 
 def save_catalog_entry(product: ProductPriced) -> None:
@@ -96,14 +143,3 @@ def get_prices(skus: Iterable[str]) -> dict[str, Money]:
             prices[entry["sku"]] = Money.model_validate(entry["price"])
         request = response.get("UnprocessedKeys") or {}
     return prices
-
-
-def set_shipment(order_id: str, shipment_id: str) -> None:
-    """Record the order's shipment; repeating it is harmless because the id never changes."""
-    client("dynamodb").update_item(
-        TableName=setting("ORDERS_TABLE"),
-        Key={"orderId": {"S": order_id}},
-        UpdateExpression="SET shipmentId = :shipment",
-        ConditionExpression="attribute_exists(orderId)",
-        ExpressionAttributeValues={":shipment": {"S": shipment_id}},
-    )

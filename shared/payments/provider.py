@@ -38,3 +38,8 @@ def capture(token: str, amount: Money, reference: str) -> Capture:
     if token == "tok_provider_error":
         raise ProviderUnavailable(f"payment provider failed to capture {amount.amount} {amount.currency}")
     return Capture(captured=False, decline_reason=_DECLINES.get(token, "invalid_token"))
+
+
+def refund(payment_id: str, amount: Money) -> str:
+    """Refund a captured payment in full; returns the refund id, the same for every repeat."""
+    return f"ref_{uuid.uuid5(uuid.NAMESPACE_URL, 'tradewind:refund:' + payment_id).hex}"

@@ -1,7 +1,7 @@
 """Fixtures for the container tests: the function images run by ContainerFunction against moto.
 
 The images come from `make images` (`python -m infra.images.build`). These
-tests are skipped only when no Docker daemon answers; a missing image fails
+tests are skipped only when no Docker daemon responds; a missing image fails
 them with the command that builds it.
 """
 
@@ -18,7 +18,7 @@ REGION = "us-east-1"
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "containers: runs the function images in Docker (skipped when no Docker daemon answers)")
+    config.addinivalue_line("markers", "containers: runs the function images in Docker (skipped when no Docker daemon responds)")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -20,8 +20,10 @@ def _sqs_client(endpoint_url: str):
     return boto3.session.Session().client("sqs", endpoint_url=endpoint_url)
 
 
-def receive_all(queue_url: str) -> list:
-    """Receive and delete every message now in the queue; returns the parsed messages."""
+def receive_all(queue_url: str, deployment=None) -> list:
+    """Publish pending outbox entries, then receive and delete every message in the queue; returns the parsed messages."""
+    if deployment is not None:
+        deployment.outboxes.flush()
     messages = []
     while True:
         batch = sqs().receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])

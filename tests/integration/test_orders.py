@@ -57,7 +57,7 @@ def test_place_order_prices_lines_from_catalog(catalog):
     assert accepted["status"] == "PENDING"
     assert [line["unitPrice"]["amount"] for line in order["lines"]] == [1250, 499]
     assert order["total"] == {"amount": 2999, "currency": "USD"}
-    assert len(receive_all(catalog.queue_urls["ReserveStockQueue"])) == 1
+    assert len(receive_all(catalog.queue_urls["ReserveStockQueue"], catalog)) == 1
 
 
 def test_newer_catalog_price_wins_over_late_one(catalog):
@@ -130,9 +130,9 @@ def test_order_advances_to_delivered(catalog):
     queues = catalog.queue_urls
 
     deliver(advance_order.advance_order, StockReserved(order_id=order_id))
-    capture = receive_all(queues["CapturePaymentQueue"])
+    capture = receive_all(queues["CapturePaymentQueue"], catalog)
     deliver(advance_order.advance_order, PaymentCaptured(order_id=order_id, payment_id="pay_1", amount=Money(amount=2500, currency="USD")))
-    shipment = receive_all(queues["CreateShipmentQueue"])
+    shipment = receive_all(queues["CreateShipmentQueue"], catalog)
     deliver(advance_order.advance_order, ShipmentCreated(order_id=order_id, shipment_id="shp_1"))
     deliver(advance_order.advance_order, ShipmentProgressed(order_id=order_id, shipment_id="shp_1", status="PICKED_UP", at=NOW))
     picked_up = table.get_order(order_id)["status"]
@@ -145,7 +145,7 @@ def test_order_advances_to_delivered(catalog):
     assert order["status"] == "DELIVERED"
     assert order["shipmentId"] == "shp_1"
     assert order["paymentId"] == "pay_1"
-    assert receive_all(queues["CommitStockQueue"]) == [CommitStock(order_id=order_id)] * 2
+    assert receive_all(queues["CommitStockQueue"], catalog) == [CommitStock(order_id=order_id)] * 2
 
 
 def test_stock_rejection_ends_rejected(catalog):
@@ -166,7 +166,7 @@ def test_declined_payment_releases_stock(catalog):
     deliver(advance_order.advance_order, PaymentDeclined(order_id=order_id, reason="card_declined"))
 
     assert table.get_order(order_id)["status"] == "PAYMENT_FAILED"
-    assert receive_all(catalog.queue_urls["ReleaseStockQueue"]) == [ReleaseStock(order_id=order_id)]
+    assert receive_all(catalog.queue_urls["ReleaseStockQueue"], catalog) == [ReleaseStock(order_id=order_id)]
 
 
 def test_late_event_does_not_move_order_back(catalog):
@@ -179,7 +179,7 @@ def test_late_event_does_not_move_order_back(catalog):
     deliver(advance_order.advance_order, PaymentDeclined(order_id=order_id, reason="card_declined"))
 
     assert table.get_order(order_id)["status"] == "PAID"
-    assert receive_all(catalog.queue_urls["ReleaseStockQueue"]) == []
+    assert receive_all(catalog.queue_urls["ReleaseStockQueue"], catalog) == []
 
 
 def test_event_for_unknown_order_is_retried(catalog):

@@ -1,11 +1,14 @@
 """Order rules: pricing lines, totals and the order state machine."""
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from shared.errors import InvalidRequest
 from shared.money import Money
-from shared.orders.model import FINAL_STATES, PREVIOUS_STATES, LineRequest, OrderStatus, PlaceOrderRequest, new_order, price_lines
+from shared.orders.model import FINAL_STATES, PREVIOUS_STATES, LineRequest, OrderStatus, PlaceOrderRequest, new_order, order_id_for, price_lines
 
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 PRICES = {"mug": Money(amount=1250, currency="USD"), "cup": Money(amount=499, currency="USD"), "yen": Money(amount=300, currency="JPY")}
 
 
@@ -15,12 +18,19 @@ def request(*lines: tuple[str, int]) -> PlaceOrderRequest:
     )
 
 
+def test_order_id_repeats_for_same_idempotency_key():
+    assert order_id_for("c1", "key-1") == order_id_for("c1", "key-1")
+    assert order_id_for("c1", "key-1") != order_id_for("c2", "key-1")
+    assert order_id_for("c1", None) != order_id_for("c1", None)
+
+
 def test_new_order_totals_lines():
     placed = request(("mug", 2), ("cup", 3))
 
-    order = new_order(placed, price_lines(placed.lines, PRICES))
+    order = new_order(placed, price_lines(placed.lines, PRICES), timedelta(minutes=15), now=NOW)
 
     assert order["status"] == "PENDING"
+    assert order["paymentDeadline"] == "2026-01-01T00:15:00+00:00"
     assert order["total"] == {"amount": 2 * 1250 + 3 * 499, "currency": "USD"}
     assert [line["lineTotal"]["amount"] for line in order["lines"]] == [2500, 1497]
 
@@ -49,6 +59,8 @@ def test_second_currency_is_rejected():
         (OrderStatus.PAYMENT_FAILED, {OrderStatus.RESERVED}),
         (OrderStatus.SHIPPED, {OrderStatus.PAID}),
         (OrderStatus.DELIVERED, {OrderStatus.PAID, OrderStatus.SHIPPED}),
+        (OrderStatus.CANCELLED, {OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.PAID}),
+        (OrderStatus.EXPIRED, {OrderStatus.PENDING, OrderStatus.RESERVED}),
     ],
 )
 def test_state_machine_moves_forward_only(target, allowed_from):

@@ -24,7 +24,7 @@ def test_handler_exists(function):
 
 @pytest.mark.parametrize("function", FUNCTIONS, ids=lambda function: function.name)
 def test_function_has_one_trigger(function):
-    assert len(function.routes) + len(function.queue_sources) == 1
+    assert len(function.routes) + len(function.queue_sources) + len(function.stream_sources) + len(function.schedules) == 1
 
 
 @pytest.mark.parametrize("function", FUNCTIONS, ids=lambda function: function.name)

@@ -5,7 +5,8 @@ from chalice import Chalice
 from shared.inventory import table
 from shared.inventory.model import units_by_sku
 from shared.messages import Message, OrderPlaced, StockRejected, StockReserved
-from shared.queues import consume, send
+from shared.outbox import entries
+from shared.queues import consume
 
 app = Chalice(app_name="reserve-stock")
 
@@ -19,11 +20,10 @@ def handle(message: Message) -> None:
     if not isinstance(message, OrderPlaced):
         raise TypeError(f"reserve-stock cannot handle {message.type} messages")
 
-    status, short_skus = table.reserve(message.order_id, units_by_sku(message.lines))
-
-    if status == table.REJECTED:
-        send("ORDER_EVENTS_QUEUE_URL", StockRejected(order_id=message.order_id, skus=tuple(short_skus)))
-    else:
-        # A RELEASED reservation was reserved once: the order has moved on, and
-        # repeating StockReserved changes nothing there.
-        send("ORDER_EVENTS_QUEUE_URL", StockReserved(order_id=message.order_id))
+    order_id = message.order_id
+    table.reserve(
+        order_id,
+        units_by_sku(message.lines),
+        reserved_outbox=entries(("ORDER_EVENTS_QUEUE_URL", StockReserved(order_id=order_id))),
+        rejected_outbox=lambda short: entries(("ORDER_EVENTS_QUEUE_URL", StockRejected(order_id=order_id, skus=tuple(short)))),
+    )

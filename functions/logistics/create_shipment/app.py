@@ -5,7 +5,8 @@ from chalice import Chalice
 from shared.logistics import table
 from shared.logistics.model import shipment_id_for
 from shared.messages import CreateShipment, Message, ShipmentCreated
-from shared.queues import consume, send
+from shared.outbox import entries
+from shared.queues import consume
 
 app = Chalice(app_name="create-shipment")
 
@@ -19,6 +20,7 @@ def handle(message: Message) -> None:
     if not isinstance(message, CreateShipment):
         raise TypeError(f"create-shipment cannot handle {message.type} messages")
 
+    shipment_id = shipment_id_for(message.order_id)
     lines = [{"sku": line.sku, "quantity": line.quantity} for line in message.lines]
-    shipment = table.create_shipment(shipment_id_for(message.order_id), message.order_id, lines)
-    send("ORDER_EVENTS_QUEUE_URL", ShipmentCreated(order_id=message.order_id, shipment_id=shipment["shipmentId"]))
+    created = ShipmentCreated(order_id=message.order_id, shipment_id=shipment_id)
+    table.create_shipment(shipment_id, message.order_id, lines, entries(("ORDER_EVENTS_QUEUE_URL", created)))

@@ -13,4 +13,4 @@ def get_shipment(shipmentId):
     shipment = table.get_shipment(check_identifier(shipmentId, "shipmentId"))
     if shipment is None:
         raise NotFound("SHIPMENT_NOT_FOUND", f"shipment {shipmentId!r} does not exist")
-    return json_response(200, shipment)
+    return json_response(200, table.public_view(shipment))

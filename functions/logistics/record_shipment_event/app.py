@@ -2,10 +2,11 @@
 
 from shared.errors import Conflict, NotFound
 from shared.http import check_identifier, create_app, endpoint, json_response, read_body
+from shared.idempotency import run_once
 from shared.logistics import table
 from shared.logistics.model import ShipmentEventRequest, check_transition
 from shared.messages import ShipmentProgressed
-from shared.queues import send
+from shared.outbox import entries
 
 app = create_app("record-shipment-event")
 
@@ -14,20 +15,20 @@ app = create_app("record-shipment-event")
 @endpoint
 def record_shipment_event(shipmentId):
     check_identifier(shipmentId, "shipmentId")
+    return run_once(app, "LOGISTICS_IDEMPOTENCY_TABLE", lambda: _record(shipmentId))
+
+
+def _record(shipment_id: str):
     request = read_body(app, ShipmentEventRequest)
-    shipment = table.get_shipment(shipmentId)
+    shipment = table.get_shipment(shipment_id)
     if shipment is None:
-        raise NotFound("SHIPMENT_NOT_FOUND", f"shipment {shipmentId!r} does not exist")
+        raise NotFound("SHIPMENT_NOT_FOUND", f"shipment {shipment_id!r} does not exist")
 
     if not check_transition(shipment["status"], request.type):
         # The same event again: answer as the first time and send nothing new.
-        return json_response(200, shipment)
-    updated = table.advance_shipment(shipmentId, shipment["status"], request.type, request.at.isoformat())
+        return json_response(200, table.public_view(shipment))
+    progressed = ShipmentProgressed(order_id=shipment["orderId"], shipment_id=shipment_id, status=request.type, at=request.at)
+    updated = table.advance_shipment(shipment_id, shipment["status"], request.type, request.at.isoformat(), entries(("ORDER_EVENTS_QUEUE_URL", progressed)))
     if updated is None:
-        raise Conflict("SHIPMENT_CHANGED", f"shipment {shipmentId!r} changed while recording {request.type}: retry the request")
-
-    send(
-        "ORDER_EVENTS_QUEUE_URL",
-        ShipmentProgressed(order_id=updated["orderId"], shipment_id=shipmentId, status=request.type, at=request.at),
-    )
-    return json_response(200, updated)
+        raise Conflict("SHIPMENT_CHANGED", f"shipment {shipment_id!r} changed while recording {request.type}: retry the request")
+    return json_response(200, table.public_view(updated))

@@ -3,9 +3,9 @@
 from chalice import Chalice
 
 from shared.messages import CapturePayment, Message, PaymentCaptured, PaymentDeclined
-from shared.money import Money
+from shared.outbox import entries
 from shared.payments import provider, table
-from shared.queues import consume, send
+from shared.queues import consume
 
 app = Chalice(app_name="capture-payment")
 
@@ -19,23 +19,25 @@ def handle(message: Message) -> None:
     if not isinstance(message, CapturePayment):
         raise TypeError(f"capture-payment cannot handle {message.type} messages")
 
-    # A payment already on record means this is a redelivery: report the stored
-    # outcome instead of charging the card again.
-    payment = table.get_payment(message.order_id)
-    if payment is None:
-        outcome = provider.capture(message.token, message.amount, reference=message.order_id)
-        payment = table.record_payment(
-            {
-                "orderId": message.order_id,
-                "status": "CAPTURED" if outcome.captured else "DECLINED",
-                "paymentId": outcome.payment_id,
-                "declineReason": outcome.decline_reason,
-                "amount": message.amount.model_dump(),
-            }
-        )
+    # A payment already on record means this is a redelivery: its outcome was
+    # written together with its message, so there is nothing left to do.
+    if table.get_payment(message.order_id) is not None:
+        return
 
-    if payment["status"] == "CAPTURED":
-        amount = Money.model_validate(payment["amount"])
-        send("ORDER_EVENTS_QUEUE_URL", PaymentCaptured(order_id=message.order_id, payment_id=payment["paymentId"], amount=amount))
+    # The order id is the provider's idempotency reference, so a capture repeated
+    # after a crash before the write below returns the same payment.
+    outcome = provider.capture(message.token, message.amount, reference=message.order_id)
+    if outcome.captured:
+        result = PaymentCaptured(order_id=message.order_id, payment_id=outcome.payment_id, amount=message.amount)
     else:
-        send("ORDER_EVENTS_QUEUE_URL", PaymentDeclined(order_id=message.order_id, reason=payment["declineReason"]))
+        result = PaymentDeclined(order_id=message.order_id, reason=outcome.decline_reason)
+    table.record_payment(
+        {
+            "orderId": message.order_id,
+            "status": table.CAPTURED if outcome.captured else table.DECLINED,
+            "paymentId": outcome.payment_id,
+            "declineReason": outcome.decline_reason,
+            "amount": message.amount.model_dump(),
+        },
+        entries(("ORDER_EVENTS_QUEUE_URL", result)),
+    )

@@ -1,0 +1,63 @@
+"""Idempotency-Key support for mutating HTTP operations, on Powertools' idempotency utility.
+
+A request with an `Idempotency-Key` header runs once: a repeat with the same
+key and the same body gets the first response again and changes nothing;
+the same key with a different body is rejected with 409. Records live in the
+domain's idempotency table for 24 hours.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from typing import Callable
+
+from chalice import Chalice, Response
+
+from shared.aws import setting
+from shared.errors import Conflict, InvalidRequest
+
+HEADER = "idempotency-key"
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+RECORD_LIFETIME_SECONDS = 24 * 3600
+
+
+def run_once(app: Chalice, table_setting: str, operation: Callable[[], Response]) -> Response:
+    """Run `operation` for the current request, once per Idempotency-Key when the header is present."""
+    request = app.current_request
+    key = request.headers.get(HEADER)
+    if key is None:
+        return operation()
+    if not _KEY.match(key):
+        raise InvalidRequest("INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces", field=HEADER)
+
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError, IdempotencyValidationError
+
+    payload = {
+        # The key is scoped to the operation and path, so one key cannot replay another route's response.
+        "key": f"{app.app_name} {request.method} {request.context.get('resourcePath')} {request.uri_params} {key}",
+        "body": hashlib.sha256(request.raw_body or b"").hexdigest(),
+    }
+    try:
+        stored = _idempotent(table_setting)(operation=operation, payload=payload)
+    except IdempotencyValidationError as error:
+        raise Conflict("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was already used with a different request body") from error
+    except IdempotencyAlreadyInProgressError as error:
+        raise Conflict("REQUEST_IN_PROGRESS", "a request with this Idempotency-Key is still running: retry shortly") from error
+    return Response(body=stored["body"], status_code=stored["statusCode"], headers={"Content-Type": "application/json"})
+
+
+@functools.cache
+def _idempotent(table_setting: str):
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
+
+    store = DynamoDBPersistenceLayer(table_name=setting(table_setting))
+    config = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="body", expires_after_seconds=RECORD_LIFETIME_SECONDS)
+
+    @idempotent_function(data_keyword_argument="payload", persistence_store=store, config=config)
+    def execute(operation: Callable[[], Response], payload: dict) -> dict:
+        response = operation()
+        return {"statusCode": response.status_code, "body": response.body}
+
+    return execute

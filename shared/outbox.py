@@ -1,0 +1,70 @@
+"""A transactional outbox kept on the item that changes.
+
+A state change and the messages that must follow it are written in one
+DynamoDB write: the item's `outbox` attribute holds the messages of its
+latest change. The table's stream then carries old and new image to a
+publisher function, which sends every outbox entry that the old image did
+not have. A function that crashes after its write therefore still gets its
+messages sent, and one that crashes before it sent nothing at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from shared.aws import client, from_item, setting
+from shared.chaos import crash_after_write
+from shared.messages import Message
+
+OUTBOX = "outbox"
+
+
+def entries(*messages: tuple[str, Message]) -> list[dict]:
+    """Outbox entries for (queue URL setting, message) pairs, each with a unique id."""
+    return [{"id": uuid.uuid4().hex, "queue": queue, "type": message.type, "body": message.to_json()} for queue, message in messages]
+
+
+def new_entries(record: dict) -> list[dict]:
+    """Entries present in a stream record's new image and absent from its old image."""
+    if record.get("eventName") == "REMOVE":
+        return []
+    images = record.get("dynamodb", {})
+    new = from_item(images.get("NewImage", {})).get(OUTBOX) or []
+    old_ids = {entry["id"] for entry in from_item(images.get("OldImage", {})).get(OUTBOX) or []}
+    return [entry for entry in new if entry["id"] not in old_ids]
+
+
+def send_entry(entry: dict) -> None:
+    client("sqs").send_message(
+        QueueUrl=setting(entry["queue"]),
+        MessageBody=entry["body"],
+        MessageAttributes={
+            "type": {"DataType": "String", "StringValue": entry["type"]},
+            # Lets consumers and operators tell a redelivery from a new message.
+            "outboxId": {"DataType": "String", "StringValue": entry["id"]},
+        },
+    )
+
+
+def publish(event: Any) -> dict:
+    """Send the new outbox entries of a DynamoDB stream batch, reporting the records that failed.
+
+    A failed record and every record after it are retried by the event-source
+    mapping, so messages of one item leave in the order they were written.
+    """
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    def publish_record(record) -> None:
+        for entry in new_entries(record.raw_event):
+            send_entry(entry)
+        crash_after_write(record.event_id or record.dynamodb.sequence_number)
+
+    return process_partial_response(
+        event=event.to_dict(),
+        record_handler=publish_record,
+        processor=BatchProcessor(event_type=EventType.DynamoDBStreams),
+        context=event.context,
+    )
+
+
