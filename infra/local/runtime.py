@@ -67,7 +67,30 @@ class Settings:
             concurrency=int(environment.get("FUNCTION_CONCURRENCY", "4")),
             pollers_per_queue=int(environment.get("POLLERS_PER_QUEUE", "2")),
             invoke=environment.get("INVOKE", "process"),
+            chaos=parse_chaos(environment.get("CHAOS", "")),
+            crash_rate=float(environment.get("CHAOS_CRASH_RATE", "0.2")),
+            schedule_interval=float(environment["SCHEDULE_INTERVAL"]) if environment.get("SCHEDULE_INTERVAL") else None,
+            parameters=parse_parameters(environment.get("TEMPLATE_PARAMETERS", "")),
         )
+
+
+def parse_chaos(value: str) -> frozenset[str]:
+    kinds = frozenset(kind.strip() for kind in value.split(",") if kind.strip())
+    unknown = kinds - CHAOS_KINDS
+    if unknown:
+        raise ValueError(f"CHAOS has unknown kinds {sorted(unknown)}: use any of {sorted(CHAOS_KINDS)}, comma-separated")
+    return kinds
+
+
+def parse_parameters(value: str) -> dict[str, str]:
+    """Parse `Name=value,Other=value` into template parameter overrides."""
+    parameters = {}
+    for pair in filter(None, (part.strip() for part in value.split(","))):
+        name, separator, setting = pair.partition("=")
+        if not separator:
+            raise ValueError(f"TEMPLATE_PARAMETERS entry {pair!r} is not Name=value")
+        parameters[name] = setting
+    return parameters
 
 
 class LocalRuntime:

@@ -47,6 +47,11 @@ class RunningRuntime:
     def log(self) -> str:
         return self.log_path.read_text()
 
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(timeout=30)
+
 
 def start_runtime(log_path: Path, extra_environment: dict | None = None) -> RunningRuntime:
     """Start `python -m infra.local` on free ports and wait until it answers; `extra_environment` adds or overrides settings."""

@@ -4,49 +4,12 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
 import requests
 
-FINAL = {"DELIVERED", "REJECTED", "PAYMENT_FAILED"}
-
-
-def new_sku() -> str:
-    return f"sku-{uuid.uuid4().hex[:12]}"
-
-
-def add_product(runtime, stock: int, amount: int = 1250) -> str:
-    sku = new_sku()
-    response = runtime.put(f"/products/{sku}", {"name": "Mug", "category": "kitchen", "price": {"amount": amount, "currency": "USD"}, "stock": stock})
-    assert response.status_code == 201, response.text
-    runtime.wait_idle()
-    return sku
-
-
-def place(runtime, sku: str, quantity: int, token: str = "tok_success") -> str:
-    response = runtime.post("/orders", {"customerId": "c1", "lines": [{"sku": sku, "quantity": quantity}], "payment": {"token": token}})
-    assert response.status_code == 202, response.text
-    assert response.json()["status"] == "PENDING"
-    return response.json()["orderId"]
-
-
-def wait_for(runtime, order_id: str, condition, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        order = runtime.get(f"/orders/{order_id}").json()
-        if condition(order):
-            return order
-        if time.monotonic() > deadline:
-            raise AssertionError(f"order {order_id} stuck in {order['status']}")
-        time.sleep(0.05)
-
-
-def product(runtime, sku: str) -> dict:
-    return runtime.get(f"/products/{sku}").json()
-
+from tests.e2e.saga import FINAL, add_product, place, product, wait_for
 
 def test_order_reaches_delivered(runtime):
     sku = add_product(runtime, stock=5)
@@ -92,25 +55,6 @@ def test_declined_payment_releases_stock(runtime):
     assert order["paymentFailure"] == "card_declined"
     assert product(runtime, sku)["stock"] == 5
     assert product(runtime, sku)["reserved"] == 0
-
-
-def test_concurrent_orders_for_last_units_never_oversell(runtime):
-    sku = add_product(runtime, stock=5)
-
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        order_ids = list(pool.map(lambda _: place(runtime, sku, 1), range(20)))
-    settled = [wait_for(runtime, order_id, _settled, timeout=60) for order_id in order_ids]
-    runtime.wait_idle()
-
-    statuses = [order["status"] for order in settled]
-    assert statuses.count("PAID") == 5
-    assert statuses.count("REJECTED") == 15
-    assert product(runtime, sku)["stock"] == 0
-    assert product(runtime, sku)["reserved"] == 5
-
-
-def _settled(order: dict) -> bool:
-    return order["status"] in FINAL or "shipmentId" in order
 
 
 def _order_count(runtime) -> int:

@@ -1,0 +1,1 @@
+"""Operator tools for a running local stack: the consistency audit and the dead-letter redrive."""

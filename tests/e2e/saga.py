@@ -1,0 +1,52 @@
+"""Steps of the checkout saga over HTTP, shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+FINAL = {"DELIVERED", "REJECTED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED"}
+
+
+def new_sku() -> str:
+    return f"sku-{uuid.uuid4().hex[:12]}"
+
+
+def add_product(runtime, stock: int, amount: int = 1250) -> str:
+    sku = new_sku()
+    response = runtime.put(f"/products/{sku}", {"name": "Mug", "category": "kitchen", "price": {"amount": amount, "currency": "USD"}, "stock": stock})
+    assert response.status_code == 201, response.text
+    runtime.wait_idle()
+    return sku
+
+
+def place(runtime, sku: str, quantity: int, token: str = "tok_success", headers: dict | None = None) -> str:
+    body = {"customerId": "c1", "lines": [{"sku": sku, "quantity": quantity}], "payment": {"token": token}}
+    response = runtime.post("/orders", body, headers=headers)
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "PENDING"
+    return response.json()["orderId"]
+
+
+def wait_for(runtime, order_id: str, condition, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        order = runtime.get(f"/orders/{order_id}").json()
+        if condition(order):
+            return order
+        if time.monotonic() > deadline:
+            raise AssertionError(f"order {order_id} stuck in {order['status']}")
+        time.sleep(0.05)
+
+
+def product(runtime, sku: str) -> dict:
+    return runtime.get(f"/products/{sku}").json()
+
+
+def settled(order: dict) -> bool:
+    """True once an order is final or paid with its shipment created."""
+    return order["status"] in FINAL or "shipmentId" in order
+
+
+def ship(runtime, shipment_id: str, event_type: str, at: str = "2026-12-01T10:00:00Z"):
+    return runtime.post(f"/shipments/{shipment_id}/events", {"type": event_type, "at": at})
