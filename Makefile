@@ -9,7 +9,7 @@ PORT ?= 3000
 OLIST_DIR ?= ../shared/data/olist
 export PORT OLIST_DIR
 
-.PHONY: run test unit integration e2e lint replay clean
+.PHONY: run test unit integration e2e lint replay audit redrive clean
 
 $(STAMP): requirements/function.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,14 @@ lint: $(STAMP)
 ## replay: replay the Olist orders through the API (TARGET=url uses a running `make run`)
 replay: $(STAMP)
 	$(BIN)/python -m infra.replay
+
+## audit: check the running stack's tables for inconsistent stock, orders and money (REPORT=path also writes JSON)
+audit: $(STAMP)
+	$(BIN)/python -m infra.ops.audit
+
+## redrive: move a dead-letter queue's messages back to its queue (QUEUE=ReserveStockQueue, MAX=n limits the count)
+redrive: $(STAMP)
+	$(BIN)/python -m infra.ops.redrive $(QUEUE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

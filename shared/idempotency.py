@@ -39,8 +39,11 @@ def run_once(app: Chalice, table_setting: str, operation: Callable[[], Response]
         "key": f"{app.app_name} {request.method} {request.context.get('resourcePath')} {request.uri_params} {key}",
         "body": hashlib.sha256(request.raw_body or b"").hexdigest(),
     }
+    execute, config = _idempotent(table_setting)
+    # The remaining time bounds how long an interrupted request blocks its key.
+    config.register_lambda_context(app.lambda_context)
     try:
-        stored = _idempotent(table_setting)(operation=operation, payload=payload)
+        stored = execute(operation=operation, payload=payload)
     except IdempotencyValidationError as error:
         raise Conflict("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was already used with a different request body") from error
     except IdempotencyAlreadyInProgressError as error:
@@ -60,4 +63,4 @@ def _idempotent(table_setting: str):
         response = operation()
         return {"statusCode": response.status_code, "body": response.body}
 
-    return execute
+    return execute, config

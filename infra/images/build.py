@@ -67,7 +67,8 @@ def _image_spec(function: Function, root: Path) -> ImageSpec:
     missing = [key for key in ("Dockerfile", "DockerContext") if key not in metadata]
     if missing:
         raise TemplateError(f"function {function.name} has no Metadata.{missing[0]}: every image function needs Dockerfile and DockerContext")
-    build_args = {key: str(value) for key, value in metadata.get("DockerBuildArgs", {}).items()}
+    # Arguments given as template parameters (BASE_IMAGE, WHEELS_DIR) are chosen by this builder instead.
+    build_args = {key: str(value) for key, value in metadata.get("DockerBuildArgs", {}).items() if not isinstance(value, dict)}
     if "FUNCTION_DIR" not in build_args:
         raise TemplateError(f"function {function.name} has no Metadata.DockerBuildArgs.FUNCTION_DIR, e.g. functions/orders/place_order")
     context = (root / metadata["DockerContext"]).resolve()

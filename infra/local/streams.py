@@ -93,7 +93,9 @@ class StreamPoller:
             self._pending = self._pending[done:]
             if done == len(batch):
                 return
-            attempts += 1
+            # The checkpoint moved past the records that succeeded, so the
+            # retry count starts again for the batch that now begins at the failure.
+            attempts = 1 if done else attempts + 1
             if self._out_of_attempts(attempts, self._pending[: self._source.batch_size]):
                 return
             self._stopping.wait(min(MAX_BACKOFF_SECONDS, 0.1 * 2**attempts))

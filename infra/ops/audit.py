@@ -29,7 +29,7 @@ TABLES = ("OrdersTable", "InventoryTable", "PaymentsTable")
 
 
 class TablesUnavailable(Exception):
-    """A table cannot be read; the message names it and says what to check."""
+    """A table cannot be read. The message names the table and the next step."""
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -39,7 +39,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--grace-seconds",
         type=float,
-        default=float(os.environ.get("OVERDUE_GRACE_SECONDS") or rules.DEFAULT_GRACE.total_seconds()),
+        default=os.environ.get("OVERDUE_GRACE_SECONDS") or str(rules.DEFAULT_GRACE.total_seconds()),
         help="seconds past paymentDeadline before an unpaid order counts as OVERDUE (default: OVERDUE_GRACE_SECONDS or 120)",
     )
     parser.add_argument("--report", default=os.environ.get("REPORT") or None, help="also write the result as JSON to this path (default: REPORT)")
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def read_tables(dynamodb: Any, stack_name: str) -> dict[str, list[dict]]:
-    """Scan each audited table completely with consistent reads; raises TablesUnavailable when one cannot be read."""
+    """Scan each audited table completely with consistent reads. Raises TablesUnavailable when one cannot be read."""
     items = {}
     for logical_id in TABLES:
         table_name = f"{stack_name}-{logical_id}"
@@ -98,7 +98,7 @@ def read_tables(dynamodb: Any, stack_name: str) -> dict[str, list[dict]]:
 
 
 def scan(dynamodb: Any, table_name: str) -> list[dict]:
-    """Return every item of a table as plain values; the outbox attribute is dropped because no rule reads it."""
+    """Return every item of a table as plain values, without the outbox attribute, which no rule reads."""
     items = []
     for page in dynamodb.get_paginator("scan").paginate(TableName=table_name, ConsistentRead=True):
         for item in page.get("Items", []):
@@ -111,7 +111,8 @@ def summary_line(data: rules.Dataset, violations: list[rules.Violation], totals:
     counts = f"{len(data.orders)} orders, {len(data.products)} products, {len(data.reservations)} reservations, {len(data.payments)} payments"
     money = "; ".join(f"{currency} captured net {total.captured_net}, paid orders {total.paid_orders}" for currency, total in totals.items())
     by_code = ", ".join(f"{code} {count}" for code, count in _count_by_code(violations).items())
-    outcome = f"{len(violations)} violations ({by_code})" if violations else "no violations"
+    noun = "violation" if len(violations) == 1 else "violations"
+    outcome = f"{len(violations)} {noun} ({by_code})" if violations else "no violations"
     return f"summary: {outcome}; read {counts}" + (f"; {money}" if money else "")
 
 
@@ -142,14 +143,14 @@ def _count_by_code(violations: list[rules.Violation]) -> dict[str, int]:
 
 
 def _wait_for_idle(timeout: float) -> None:
-    """Wait until the runtime's queues are drained; warn and go on if they are not."""
+    """Wait until the runtime's queues are drained, and print a warning if they are not."""
     try:
         answer = fetch_runtime_json(f"/_runtime/idle?timeout={timeout:g}", timeout=timeout + 5)
     except EndpointUnavailable as error:
         print(f"warning: could not check that the runtime is idle: {error}", file=sys.stderr)
         return
     if not answer.get("idle"):
-        print(f"warning: queues still hold messages after {timeout:g} s, so in-flight orders may show as violations", file=sys.stderr)
+        print(f"warning: queues still contain messages after {timeout:g} s, so in-flight orders may show as violations", file=sys.stderr)
 
 
 if __name__ == "__main__":

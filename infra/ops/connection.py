@@ -16,7 +16,7 @@ START_HINT = "start the local runtime with `make run`, or set AWS_ENDPOINT_URL t
 
 
 class EndpointUnavailable(Exception):
-    """The AWS endpoint cannot be found or reached; the message says what to do."""
+    """The AWS endpoint cannot be found or reached. The message names the next step."""
 
 
 def runtime_url() -> str:
@@ -28,7 +28,7 @@ def resolve_endpoint(explicit: str | None) -> str:
     """Return the AWS endpoint to use: `explicit`, else AWS_ENDPOINT_URL, else the one the running runtime reports.
 
     Raises EndpointUnavailable when none is set and the runtime does not
-    answer, and guard.NonLocalEndpoint when the endpoint is not on loopback.
+    respond, and guard.NonLocalEndpoint when the endpoint is not on loopback.
     """
     endpoint = explicit or os.environ.get("AWS_ENDPOINT_URL")
     if not endpoint:
@@ -41,16 +41,16 @@ def resolve_endpoint(explicit: str | None) -> str:
 
 
 def fetch_runtime_json(path: str, timeout: float) -> dict:
-    """GET a JSON document from the local runtime; raises EndpointUnavailable when it does not answer."""
+    """GET a JSON document from the local runtime. Raises EndpointUnavailable when the runtime does not respond."""
     url = runtime_url() + path
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return json.load(response)
     except urllib.error.HTTPError as error:
-        # The idle endpoint answers 503 with a JSON body while queues still hold messages.
+        # The idle endpoint returns 503 with a JSON body while queues still contain messages.
         return json.load(error)
     except (urllib.error.URLError, OSError, ValueError) as error:
-        raise EndpointUnavailable(f"AWS_ENDPOINT_URL is not set and no local runtime answered at {url} ({error}); {START_HINT}") from error
+        raise EndpointUnavailable(f"AWS_ENDPOINT_URL is not set and no local runtime responded at {url} ({error}); {START_HINT}") from error
 
 
 def aws_client(service: str, endpoint_url: str) -> Any:
@@ -59,7 +59,7 @@ def aws_client(service: str, endpoint_url: str) -> Any:
     from botocore.config import Config
 
     guard.install()
-    # Dummy credentials on purpose: an emulator accepts any, and real ones must never be sent.
+    # The credentials are dummies on purpose, because an emulator accepts any and real ones must never be sent.
     session = boto3.session.Session(
         aws_access_key_id="testing",
         aws_secret_access_key="testing",

@@ -27,7 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from infra.local.guard import NonLocalEndpoint
 from infra.ops.connection import DEFAULT_STACK_NAME, START_HINT, EndpointUnavailable, aws_client, resolve_endpoint
 
-BATCH_SIZE = 10  # the most that ReceiveMessage and SendMessageBatch take at once
+BATCH_SIZE = 10  # the maximum batch of ReceiveMessage and SendMessageBatch
 # Short polling samples only some SQS servers, so one empty receive does not prove the queue empty.
 EMPTY_RECEIVES_TO_STOP = 2
 # CloudFormation logical ids are alphanumeric, which keeps other stacks' queues that share the prefix out.
@@ -57,7 +57,8 @@ class UnknownQueue(Exception):
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m infra.ops.redrive", description="Move a dead-letter queue's messages back to its source queue.")
     parser.add_argument("queue", nargs="?", default=os.environ.get("QUEUE") or None, help="source queue or dead-letter queue, by logical id (default: QUEUE)")
-    parser.add_argument("--max", type=int, default=int(os.environ["MAX"]) if os.environ.get("MAX") else None, help="move at most this many messages (default: MAX, else all)")
+    # argparse converts a string default with `type`, so an invalid MAX fails as a usage error.
+    parser.add_argument("--max", type=int, default=os.environ.get("MAX") or None, help="move at most this many messages (default: MAX, else all)")
     parser.add_argument("--stack-name", default=os.environ.get("STACK_NAME") or DEFAULT_STACK_NAME, help="prefix of the queue names (default: STACK_NAME or tradewind)")
     parser.add_argument("--endpoint-url", default=None, help="AWS endpoint on loopback (default: AWS_ENDPOINT_URL, else the one the runtime on PORT reports)")
     arguments = parser.parse_args(argv)
@@ -86,9 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     result = redrive(sqs, target, arguments.max)
-    print(f"moved {result.moved} messages from {target.dead_letter_name} to {target.source_name}")
+    noun = "message" if result.moved == 1 else "messages"
+    print(f"moved {result.moved} {noun} from {target.dead_letter_name} to {target.source_name}")
     if result.failed:
-        print(f"redrive failed for {result.failed} messages; they stay in {target.dead_letter_name} and reappear after its visibility timeout", file=sys.stderr)
+        print(f"redrive failed for {result.failed} messages. They stay in {target.dead_letter_name} and reappear after its visibility timeout", file=sys.stderr)
         return 1
     return 0
 
@@ -123,8 +125,8 @@ def find_target(queues: dict[str, RedriveTarget], requested: str | None, stack_n
             if requested in (target.dead_letter_name, target.dead_letter_name.removeprefix(f"{stack_name}-").removesuffix(".fifo")):
                 return target
     known = ", ".join(sorted(queues)) or f"none (no queue named {stack_name}-* has a RedrivePolicy; {START_HINT})"
-    shown = repr(requested) if requested else "no queue given"
-    raise UnknownQueue(f"unknown queue {shown}: set QUEUE to one of the queues with a dead-letter queue: {known}")
+    requested_text = repr(requested) if requested else "(none given)"
+    raise UnknownQueue(f"unknown queue {requested_text}: set QUEUE to one of the queues with a dead-letter queue: {known}")
 
 
 def redrive(sqs: Any, target: RedriveTarget, limit: int | None = None) -> RedriveResult:
@@ -155,7 +157,7 @@ def redrive(sqs: Any, target: RedriveTarget, limit: int | None = None) -> Redriv
             deletes = [{"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]} for index, message in enumerate(sent)]
             deleted = sqs.delete_message_batch(QueueUrl=target.dead_letter_url, Entries=deletes)
             for failure in deleted.get("Failed", []):
-                # The copy in the source queue stands; this one returns to the dead-letter queue as a duplicate.
+                # The copy in the source queue is kept, so this one returns to the dead-letter queue as a duplicate.
                 print(f"deleting message {sent[int(failure['Id'])]['MessageId']} from {target.dead_letter_name} failed: {failure.get('Code')}", file=sys.stderr)
         moved += len(sent)
     return RedriveResult(moved=moved, failed=failed)

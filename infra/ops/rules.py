@@ -92,14 +92,14 @@ def negative_stock(products: list[dict]) -> list[Violation]:
 
 def over_reserved(products: list[dict], reservations: list[dict]) -> list[Violation]:
     """Compare each product's `reserved` with the units that RESERVED reservations hold of it."""
-    held, holders = _units_by_sku(reservations, "RESERVED")
+    reserved_units, holders = _units_by_sku(reservations, "RESERVED")
     violations = []
     for product in products:
         sku = _sku(product)
         reserved = product.get("reserved", 0)
-        if reserved != held.get(sku, 0):
+        if reserved != reserved_units.get(sku, 0):
             orders = ", ".join(holders.get(sku, [])) or "none"
-            message = f"reserved is {reserved} but RESERVED reservations hold {held.get(sku, 0)} (orders: {orders})"
+            message = f"reserved is {reserved} but RESERVED reservations contain {reserved_units.get(sku, 0)} (orders: {orders})"
             violations.append(Violation("OVER_RESERVED", {"sku": sku}, message))
     return violations
 
@@ -113,7 +113,7 @@ def sold_mismatch(products: list[dict], reservations: list[dict], orders: list[d
         sold = product.get("sold", 0)
         if sold != committed.get(sku, 0):
             orders_text = ", ".join(holders.get(sku, [])) or "none"
-            message = f"sold is {sold} but COMMITTED reservations hold {committed.get(sku, 0)} (orders: {orders_text})"
+            message = f"sold is {sold} but COMMITTED reservations contain {committed.get(sku, 0)} (orders: {orders_text})"
             violations.append(Violation("SOLD_MISMATCH", {"sku": sku}, message))
 
     reservation_by_order = {_order_id_of_reservation(reservation): reservation for reservation in reservations}
@@ -140,7 +140,7 @@ def sold_mismatch(products: list[dict], reservations: list[dict], orders: list[d
 
 
 def reservation_leak(orders: list[dict], reservations: list[dict]) -> list[Violation]:
-    """Find orders that ended in failure while their reservation still holds stock."""
+    """Find orders that ended in failure while their reservation is still RESERVED."""
     status_by_reservation = {_order_id_of_reservation(reservation): reservation.get("status") for reservation in reservations}
     violations = []
     for order in orders:
@@ -254,7 +254,7 @@ def _units_by_sku(reservations: list[dict], status: str) -> tuple[dict[str, int]
 
 
 def _money(value: object, default_currency: str = "?") -> tuple[int, str]:
-    """Return (minor units, currency) of a stored amount; a bare integer takes `default_currency`."""
+    """Return (minor units, currency) of a stored amount. A bare integer gets `default_currency`."""
     if isinstance(value, dict):
         return value.get("amount", 0), value.get("currency", default_currency)
     if isinstance(value, int):

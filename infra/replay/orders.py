@@ -14,18 +14,21 @@ from infra.replay.dataset import OlistOrder
 from infra.replay.settings import ReplaySettings
 
 # The API state each Olist status should end in. Canceled and unavailable
-# orders have none: the data records no reason the API could replay, so they
-# are followed as far as their timestamps go and counted apart.
+# orders are cancelled through the API once they are paid (or as soon as
+# they are accepted, when never approved), before any carrier event.
 EXPECTED_STATES = {
     "delivered": "DELIVERED",
     "shipped": "SHIPPED",
     "invoiced": "PAID",
     "processing": "PAID",
     "approved": "PAID",
+    "canceled": "CANCELLED",
+    "unavailable": "CANCELLED",
 }
+CANCELLED_STATUSES = frozenset({"canceled", "unavailable"})
 
 # States an order never leaves, as in `shared.orders.model.FINAL_STATES`.
-FINAL_STATES = frozenset({"DELIVERED", "REJECTED", "PAYMENT_FAILED"})
+FINAL_STATES = frozenset({"DELIVERED", "REJECTED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED"})
 
 # Final states of orders that the replay could not follow inside the API.
 NOT_ACCEPTED = "NOT_ACCEPTED"  # POST /orders returned an error status
@@ -79,6 +82,9 @@ class OrderReplayer:
 
         # The shipment exists once the order is PAID and the orders domain has
         # recorded its id; carrier events can only be posted after that.
+        if order.status in CANCELLED_STATUSES:
+            self._cancel(order, progress)
+            return
         view = self._poll(progress, lambda view: view["status"] in FINAL_STATES or bool(view.get("shipmentId")))
         if view is None or not view.get("shipmentId"):
             return
@@ -86,6 +92,13 @@ class OrderReplayer:
 
         target = state_reached_by_data(order)
         self._poll(progress, lambda view: view["status"] == target or view["status"] in FINAL_STATES)
+
+    def _cancel(self, order: OlistOrder, progress: _Progress) -> None:
+        """Cancel the order once its payment has settled, then follow it to CANCELLED."""
+        if order.approved_at is not None:
+            self._poll(progress, lambda view: view["status"] in FINAL_STATES or view["status"] == "PAID")
+        self.api.request("POST", f"/orders/{progress.order_id}/cancel")
+        self._poll(progress, lambda view: view["status"] in FINAL_STATES)
 
     def _poll(self, progress: _Progress, done: Callable[[dict], bool]) -> dict | None:
         """Read the order until `done` holds; returns None, and marks the order timed out, at the deadline."""

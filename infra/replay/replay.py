@@ -141,9 +141,13 @@ def _serve(settings: ReplaySettings) -> Iterator[str]:
         yield settings.target
         return
     # Imported here because it loads boto3 and moto, which a replay against a running target does not need.
+    import dataclasses
+
     from infra.local.runtime import LocalRuntime, Settings
 
-    runtime = LocalRuntime(Settings(port=0, moto_port=0, endpoint_url=None))
+    # The runtime's own settings (CHAOS, VISIBILITY_TIMEOUT, ...) come from the
+    # environment as for `make run`; ports are free ones, so a running `make run` is not disturbed.
+    runtime = LocalRuntime(dataclasses.replace(Settings.from_environment(), port=0, moto_port=0, endpoint_url=None))
     try:
         runtime.start()
         yield runtime.url

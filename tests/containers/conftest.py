@@ -33,9 +33,36 @@ def pytest_collection_modifyitems(config, items):
 class Stack:
     """The template's tables and queues in moto, and one warm container pool per function."""
 
-    def __init__(self, deployment, functions: dict[str, ContainerFunction]) -> None:
+    def __init__(self, deployment, functions: dict[str, ContainerFunction], template) -> None:
+        import threading
+
+        import boto3
+
+        from infra.local.streams import StreamPoller
+
         self.deployment = deployment
         self.functions = functions
+        session = boto3.session.Session()
+        # The publisher images send the outbox entries, read from the tables' streams.
+        self._publishers = [
+            StreamPoller(
+                session.client("dynamodbstreams"),
+                session.client("sqs"),
+                source,
+                deployment.stream_arns[source.table],
+                functions[function.name],
+                None,
+                REGION,
+                threading.Event(),
+            )
+            for function in template.functions.values()
+            for source in function.stream_sources
+        ]
+
+    def publish_outboxes(self) -> None:
+        for poller in self._publishers:
+            while poller.poll_once():
+                pass
 
     def queue_url(self, queue: str) -> str:
         return self.deployment.queue_urls[queue]
@@ -54,7 +81,7 @@ def stack(moto_server, template):
         for name, function in template.functions.items():
             environment = {key: str(deployment.resolve(value)) for key, value in function.environment.items()}
             functions[name] = ContainerFunction(function, environment, REGION, concurrency=2, endpoint_url=moto_server.url)
-        yield Stack(deployment, functions)
+        yield Stack(deployment, functions, template)
     finally:
         for function in functions.values():
             function.stop()

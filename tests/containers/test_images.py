@@ -13,26 +13,35 @@ import pytest
 
 from infra.local.invoker import FunctionError
 from shared.messages import (
+    CancelShipment,
     CapturePayment,
     CommitStock,
     CreateShipment,
     OrderPlaced,
     PaymentCaptured,
     PaymentDeclined,
+    PaymentRefunded,
     ProductPriced,
+    RefundPayment,
     ReleaseStock,
     ShipmentCreated,
     ShipmentProgressed,
     StockReserved,
 )
 from tests.events import api_event, sqs_event
-from tests.integration.helpers import receive_all
+from tests.integration.helpers import receive_all as receive_queue
 
 PRODUCT = "/products/{sku}"
 ORDERS = "/orders"
 ORDER = "/orders/{orderId}"
 SHIPMENT = "/shipments/{shipmentId}"
 SHIPMENT_EVENTS = "/shipments/{shipmentId}/events"
+
+
+def receive_all(stack, queue: str) -> list:
+    """Let the publisher images send pending outbox entries, then take every message in `queue`."""
+    stack.publish_outboxes()
+    return receive_queue(stack.queue_url(queue))
 
 
 def call(stack, function: str, method: str, resource: str, path: str, body=None) -> tuple[int, dict]:
@@ -55,7 +64,7 @@ def put_product(stack, stock: int = 5) -> str:
     sku = f"sku-{uuid.uuid4().hex[:10]}"
     status, _ = call(stack, "PutProductFunction", "PUT", PRODUCT, f"/products/{sku}", product_body(stock))
     assert status == 201
-    priced = only(receive_all(stack.queue_url("OrderCatalogQueue")), ProductPriced)
+    priced = only(receive_all(stack, "OrderCatalogQueue"), ProductPriced)
     assert deliver(stack, "SyncCatalogFunction", priced) == {"batchItemFailures": []}
     return sku
 
@@ -68,9 +77,9 @@ def place_reserved_order(stack, sku: str, token: str = "tok_success") -> str:
     """Place an order for two units and run reserve-stock and advance-order on it; returns the order id."""
     status, accepted = call(stack, "PlaceOrderFunction", "POST", ORDERS, "/orders", order_body(sku, token))
     assert status == 202
-    placed = only(receive_all(stack.queue_url("ReserveStockQueue")), OrderPlaced)
+    placed = only(receive_all(stack, "ReserveStockQueue"), OrderPlaced)
     assert deliver(stack, "ReserveStockFunction", placed) == {"batchItemFailures": []}
-    reserved = only(receive_all(stack.queue_url("OrderEventsQueue")), StockReserved)
+    reserved = only(receive_all(stack, "OrderEventsQueue"), StockReserved)
     assert deliver(stack, "AdvanceOrderFunction", reserved) == {"batchItemFailures": []}
     return accepted["orderId"]
 
@@ -95,7 +104,7 @@ def test_put_product_creates_then_replaces(stack):
     assert created["stock"] == 5
     assert replaced_status == 200
     assert replaced["stock"] == 7
-    assert len(receive_all(stack.queue_url("OrderCatalogQueue"))) == 2
+    assert len(receive_all(stack, "OrderCatalogQueue")) == 2
 
 
 def test_put_product_rejects_invalid_body(stack):
@@ -128,7 +137,7 @@ def test_place_order_prices_synced_product(stack):
     assert accepted["status"] == "PENDING"
     assert order_status == 200
     assert order["total"] == {"amount": 2500, "currency": "USD"}
-    assert only(receive_all(stack.queue_url("ReserveStockQueue")), OrderPlaced).order_id == accepted["orderId"]
+    assert only(receive_all(stack, "ReserveStockQueue"), OrderPlaced).order_id == accepted["orderId"]
 
 
 def test_place_order_rejects_unknown_sku(stack):
@@ -153,26 +162,26 @@ def test_reserve_and_advance_request_payment(stack):
     _, order = call(stack, "GetOrderFunction", "GET", ORDER, f"/orders/{order_id}")
     assert order["status"] == "RESERVED"
     assert stock_of(stack, sku) == {"stock": 3, "reserved": 2, "sold": 0}
-    assert only(receive_all(stack.queue_url("CapturePaymentQueue")), CapturePayment).order_id == order_id
+    assert only(receive_all(stack, "CapturePaymentQueue"), CapturePayment).order_id == order_id
 
 
 def test_paid_order_ships_and_commits_stock(stack):
     sku = put_product(stack, stock=5)
     order_id = place_reserved_order(stack, sku)
-    capture = only(receive_all(stack.queue_url("CapturePaymentQueue")), CapturePayment)
+    capture = only(receive_all(stack, "CapturePaymentQueue"), CapturePayment)
 
     assert deliver(stack, "CapturePaymentFunction", capture) == {"batchItemFailures": []}
-    captured = only(receive_all(stack.queue_url("OrderEventsQueue")), PaymentCaptured)
+    captured = only(receive_all(stack, "OrderEventsQueue"), PaymentCaptured)
     deliver(stack, "AdvanceOrderFunction", captured)
-    create = only(receive_all(stack.queue_url("CreateShipmentQueue")), CreateShipment)
+    create = only(receive_all(stack, "CreateShipmentQueue"), CreateShipment)
     assert deliver(stack, "CreateShipmentFunction", create) == {"batchItemFailures": []}
-    created = only(receive_all(stack.queue_url("OrderEventsQueue")), ShipmentCreated)
+    created = only(receive_all(stack, "OrderEventsQueue"), ShipmentCreated)
     deliver(stack, "AdvanceOrderFunction", created)
     events_path = f"/shipments/{created.shipment_id}/events"
     picked = call(stack, "RecordShipmentEventFunction", "POST", SHIPMENT_EVENTS, events_path, {"type": "PICKED_UP", "at": "2026-01-01T10:00:00Z"})
-    progressed = only(receive_all(stack.queue_url("OrderEventsQueue")), ShipmentProgressed)
+    progressed = only(receive_all(stack, "OrderEventsQueue"), ShipmentProgressed)
     deliver(stack, "AdvanceOrderFunction", progressed)
-    commit = receive_all(stack.queue_url("CommitStockQueue"))
+    commit = receive_all(stack, "CommitStockQueue")
 
     _, order = call(stack, "GetOrderFunction", "GET", ORDER, f"/orders/{order_id}")
     assert picked[0] == 200
@@ -183,15 +192,48 @@ def test_paid_order_ships_and_commits_stock(stack):
     assert stock_of(stack, sku) == {"stock": 3, "reserved": 0, "sold": 2}
 
 
+def test_cancelled_paid_order_is_refunded_and_unshipped(stack):
+    sku = put_product(stack, stock=5)
+    order_id = place_reserved_order(stack, sku)
+    deliver(stack, "CapturePaymentFunction", only(receive_all(stack, "CapturePaymentQueue"), CapturePayment))
+    deliver(stack, "AdvanceOrderFunction", only(receive_all(stack, "OrderEventsQueue"), PaymentCaptured))
+    deliver(stack, "CreateShipmentFunction", only(receive_all(stack, "CreateShipmentQueue"), CreateShipment))
+    created = only(receive_all(stack, "OrderEventsQueue"), ShipmentCreated)
+    deliver(stack, "AdvanceOrderFunction", created)
+
+    status, cancelled = call(stack, "CancelOrderFunction", "POST", "/orders/{orderId}/cancel", f"/orders/{order_id}/cancel")
+    refund = only(receive_all(stack, "RefundPaymentQueue"), RefundPayment)
+    cancel_shipment = only(receive_all(stack, "CancelShipmentQueue"), CancelShipment)
+    release = only(receive_all(stack, "ReleaseStockQueue"), ReleaseStock)
+
+    assert status == 200
+    assert cancelled["status"] == "CANCELLED"
+    assert deliver(stack, "RefundPaymentFunction", refund) == {"batchItemFailures": []}
+    assert only(receive_all(stack, "OrderEventsQueue"), PaymentRefunded).amount.amount == 2500
+    assert deliver(stack, "CancelShipmentFunction", cancel_shipment) == {"batchItemFailures": []}
+    assert call(stack, "GetShipmentFunction", "GET", SHIPMENT, f"/shipments/{created.shipment_id}")[1]["status"] == "CANCELLED"
+    assert deliver(stack, "ReleaseStockFunction", release) == {"batchItemFailures": []}
+    assert stock_of(stack, sku) == {"stock": 5, "reserved": 0, "sold": 0}
+
+
+def test_expire_orders_answers_scheduled_event(stack):
+    event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
+             "time": "2026-01-01T00:00:00Z", "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/expire"], "detail": {}}
+
+    result = stack.functions["ExpireOrdersFunction"].invoke(event).result
+
+    assert result == {"expired": 0}
+
+
 def test_declined_payment_releases_stock(stack):
     sku = put_product(stack, stock=5)
     order_id = place_reserved_order(stack, sku, token="tok_decline")
-    capture = only(receive_all(stack.queue_url("CapturePaymentQueue")), CapturePayment)
+    capture = only(receive_all(stack, "CapturePaymentQueue"), CapturePayment)
 
     deliver(stack, "CapturePaymentFunction", capture)
-    declined = only(receive_all(stack.queue_url("OrderEventsQueue")), PaymentDeclined)
+    declined = only(receive_all(stack, "OrderEventsQueue"), PaymentDeclined)
     deliver(stack, "AdvanceOrderFunction", declined)
-    release = receive_all(stack.queue_url("ReleaseStockQueue"))
+    release = receive_all(stack, "ReleaseStockQueue")
 
     assert declined.reason == "card_declined"
     assert release == [ReleaseStock(order_id=order_id)]
@@ -201,7 +243,7 @@ def test_declined_payment_releases_stock(stack):
 
 def test_shipment_events_build_history(stack):
     deliver(stack, "CreateShipmentFunction", CreateShipment(order_id=f"o-{uuid.uuid4().hex[:8]}", lines=()))
-    shipment_id = only(receive_all(stack.queue_url("OrderEventsQueue")), ShipmentCreated).shipment_id
+    shipment_id = only(receive_all(stack, "OrderEventsQueue"), ShipmentCreated).shipment_id
     events_path = f"/shipments/{shipment_id}/events"
 
     picked = call(stack, "RecordShipmentEventFunction", "POST", SHIPMENT_EVENTS, events_path, {"type": "PICKED_UP", "at": "2026-01-01T10:00:00Z"})
@@ -227,7 +269,7 @@ def test_get_unknown_shipment_is_not_found(stack):
 def test_invalid_message_is_reported_as_batch_failure(stack):
     sku = f"sku-{uuid.uuid4().hex[:10]}"
     call(stack, "PutProductFunction", "PUT", PRODUCT, f"/products/{sku}", product_body(1))
-    priced = only(receive_all(stack.queue_url("OrderCatalogQueue")), ProductPriced)
+    priced = only(receive_all(stack, "OrderCatalogQueue"), ProductPriced)
     event = sqs_event(priced.to_json(), "not a message")
 
     response = stack.functions["SyncCatalogFunction"].invoke(event).result

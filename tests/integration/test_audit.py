@@ -16,8 +16,6 @@ from infra.local.runtime import ROOT
 from infra.ops import audit
 from shared.aws import to_item
 
-NOW = datetime.now(timezone.utc)
-LATER = (NOW + timedelta(minutes=15)).isoformat()
 
 
 def usd(amount: int) -> dict:
@@ -29,7 +27,8 @@ def brl(amount: int) -> dict:
 
 
 def order(order_id: str, status: str, total: dict, **fields) -> dict:
-    document = {"orderId": order_id, "status": status, "total": total, "lines": [], "paymentDeadline": LATER, **fields}
+    deadline = (datetime.now(timezone.utc) + timedelta(minutes=15)).isoformat()
+    document = {"orderId": order_id, "status": status, "total": total, "lines": [], "paymentDeadline": deadline, **fields}
     if status in ("PENDING", "RESERVED"):
         document["awaitingPayment"] = "1"
     return document
@@ -172,7 +171,7 @@ def capture_of_expired_order(data):
 
 
 def deadline_long_past(data):
-    data["OrdersTable"]["o-reserved"]["paymentDeadline"] = (NOW - timedelta(minutes=10)).isoformat()
+    data["OrdersTable"]["o-reserved"]["paymentDeadline"] = (datetime.now(timezone.utc) - timedelta(minutes=10)).isoformat()
 
 
 BREAKS = [
@@ -227,7 +226,7 @@ def test_broken_rule_is_reported(deployment, tmp_path, capsys, change, expected)
     output = capsys.readouterr().out.splitlines()
     assert len(output) == len(report["violations"]) + 1
     assert {line.split(" ", 1)[0] for line in output[:-1]} == expected
-    assert output[-1].startswith(f"summary: {len(report['violations'])} violations")
+    assert output[-1].startswith(f"summary: {len(report['violations'])} violation")
 
 
 def test_violation_names_the_items(deployment, tmp_path):
@@ -247,7 +246,7 @@ def test_violation_names_the_items(deployment, tmp_path):
 
 def test_overdue_waits_for_grace(deployment, tmp_path):
     data = consistent_dataset()
-    data["OrdersTable"]["o-pending"]["paymentDeadline"] = (NOW - timedelta(seconds=60)).isoformat()
+    data["OrdersTable"]["o-pending"]["paymentDeadline"] = (datetime.now(timezone.utc) - timedelta(seconds=60)).isoformat()
     store(deployment, data)
 
     default_code, _ = run_audit(deployment, tmp_path)
