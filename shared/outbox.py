@@ -55,10 +55,21 @@ def publish(event: Any) -> dict:
     """
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+    failed = False
+
     def publish_record(record) -> None:
-        for entry in new_entries(record.raw_event):
-            send_entry(entry)
-        crash_after_write(record.event_id or record.dynamodb.sequence_number)
+        nonlocal failed
+        # The event-source mapping retries from the first failed record, so
+        # sending the records after it now would only send them twice.
+        if failed:
+            raise RuntimeError("not sent: an earlier record of this batch failed")
+        try:
+            for entry in new_entries(record.raw_event):
+                send_entry(entry)
+            crash_after_write(record.event_id or record.dynamodb.sequence_number)
+        except Exception:
+            failed = True
+            raise
 
     return process_partial_response(
         event=event.to_dict(),

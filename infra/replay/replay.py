@@ -147,12 +147,20 @@ def _serve(settings: ReplaySettings) -> Iterator[str]:
 
     # The runtime's own settings (CHAOS, VISIBILITY_TIMEOUT, ...) come from the
     # environment as for `make run`; ports are free ones, so a running `make run` is not disturbed.
-    runtime = LocalRuntime(dataclasses.replace(Settings.from_environment(), port=0, moto_port=0, endpoint_url=None))
+    settings = Settings.from_environment()
+    if settings.visibility_timeout is None:
+        # The template's 60 s suits AWS; a replay would spend most of its time
+        # waiting for retried messages, so it retries after a few seconds.
+        settings = dataclasses.replace(settings, visibility_timeout=REPLAY_VISIBILITY_TIMEOUT)
+    runtime = LocalRuntime(dataclasses.replace(settings, port=0, moto_port=0, endpoint_url=None))
     try:
         runtime.start()
         yield runtime.url
     finally:
         runtime.stop()
+
+
+REPLAY_VISIBILITY_TIMEOUT = 3
 
 
 @contextmanager

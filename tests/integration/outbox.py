@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from infra.local.invoker import Invocation
+from infra.local.invoker import FunctionError, Invocation
 from infra.local.streams import StreamPoller
 from infra.local.template import StreamSource
 from tests.events import FakeContext
@@ -16,7 +16,10 @@ class _Publisher:
         self._handler = handler
 
     def invoke(self, event: dict) -> Invocation:
-        return Invocation(self.function.name, 0.0, self._handler(event, FakeContext()))
+        try:
+            return Invocation(self.function.name, 0.0, self._handler(event, FakeContext()))
+        except Exception as error:
+            raise FunctionError(self.function.name, error, 0.0) from error
 
 
 class Outboxes:
@@ -31,7 +34,8 @@ class Outboxes:
             for source in function.stream_sources:
                 module_name, _, attribute = function.handler.rpartition(".")
                 handler = getattr(__import__(module_name, fromlist=[attribute]), attribute)
-                source = StreamSource(source.table, source.batch_size, 0, source.report_batch_item_failures, None)
+                # Retry without limit: a test that loses messages fails on its assertions, not here.
+                source = StreamSource(source.table, source.batch_size, -1, source.report_batch_item_failures, None)
                 self._pollers.append(
                     StreamPoller(
                         session.client("dynamodbstreams"),
