@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import threading
+import urllib.request
 from collections import Counter
 from typing import Any
 
@@ -41,8 +45,39 @@ def _service_and_action(environ: dict[str, Any]) -> tuple[str, str]:
     return service, action
 
 
+CALLS_PATH = "/_tradewind/calls"
+
+
+def build_app(calls: CallCounter):
+    """moto's WSGI app, patched, with every call counted and DynamoDB requests serialised."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from infra.local import moto_patches
+
+    moto_patches.install()
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    # moto's DynamoDB backend is not thread-safe: concurrent transactions
+    # fail with "dictionary changed size during iteration". One request at
+    # a time is also what makes the item-level rollback in moto_patches safe.
+    dynamodb_lock = threading.Lock()
+
+    def counting_app(environ, start_response):
+        if environ.get("PATH_INFO") == CALLS_PATH:
+            body = json.dumps({"byService": calls.by_service(), "byAction": calls.by_action()}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        service, action = _service_and_action(environ)
+        calls.record(service, action)
+        if service == "dynamodb":
+            with dynamodb_lock:
+                return list(moto_app(environ, start_response))
+        return moto_app(environ, start_response)
+
+    return counting_app
+
+
 class MotoServer:
-    """moto's server app on a loopback port, in a background thread."""
+    """moto's server app on a loopback port, in a background thread of this process."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
@@ -56,27 +91,9 @@ class MotoServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
-        from infra.local import moto_patches
-
-        moto_patches.install()
-        moto_app = DomainDispatcherApplication(create_backend_app)
-        calls = self.calls
-        # moto's DynamoDB backend is not thread-safe: concurrent transactions
-        # fail with "dictionary changed size during iteration". One request at
-        # a time is also what makes the item-level rollback in moto_patches safe.
-        dynamodb_lock = threading.Lock()
-
-        def counting_app(environ, start_response):
-            service, action = _service_and_action(environ)
-            calls.record(service, action)
-            if service == "dynamodb":
-                with dynamodb_lock:
-                    return list(moto_app(environ, start_response))
-            return moto_app(environ, start_response)
-
+        counting_app = build_app(self.calls)
         self._server = make_server(self.host, self.port, counting_app, threaded=True)
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
@@ -87,3 +104,81 @@ class MotoServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+class RemoteCallCounter:
+    """Reads the call counts of an emulator running in another process."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url + CALLS_PATH
+
+    def _read(self) -> dict:
+        with urllib.request.urlopen(self._url, timeout=10) as response:  # noqa: S310 (a loopback URL built here)
+            return json.load(response)
+
+    def by_service(self) -> dict[str, int]:
+        return self._read()["byService"]
+
+    def by_action(self) -> dict[str, int]:
+        return self._read()["byAction"]
+
+
+class MotoProcess:
+    """moto in a child process on a loopback port, so that it has a CPU core of its own.
+
+    The local runtime, its functions and moto are all CPU-bound Python; in one
+    process they share one core through the GIL.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self._process: subprocess.Popen | None = None
+        self.calls: RemoteCallCounter | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "infra.local.emulator", "--host", self.host, "--port", str(self.port)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        line = self._process.stdout.readline()
+        if not line.startswith("listening "):
+            self._process.kill()
+            raise RuntimeError(f"moto did not start on {self.host}:{self.port}: {line.strip() or 'no output'}")
+        self.port = int(line.split()[1])
+        self.calls = RemoteCallCounter(self.url)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        self._process = None
+
+
+def main() -> None:
+    import argparse
+    import logging
+    import signal
+
+    parser = argparse.ArgumentParser(description="moto on a loopback port, patched and counting calls (the local runtime starts it)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
+    arguments = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = MotoServer(arguments.host, arguments.port)
+    server.start()
+    print(f"listening {server.port}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    server._thread.join()
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,7 @@ from typing import Any
 
 from infra.local import guard
 from infra.local.containers import ContainerFunction
-from infra.local.emulator import MotoServer
+from infra.local.emulator import MotoProcess
 from infra.local.gateway import Gateway, RouteTarget, Router
 from infra.local.invoker import ACCOUNT_ID, FunctionError, InProcessFunction
 from infra.local.pollers import CHAOS_KINDS, Activity, QueuePoller
@@ -97,7 +97,7 @@ class LocalRuntime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.template: Template = load(settings.template)
-        self.moto: MotoServer | None = None
+        self.moto: MotoProcess | None = None
         self.deployment: Deployment | None = None
         self.functions: dict[str, InProcessFunction | ContainerFunction] = {}
         self.activity = Activity()
@@ -124,7 +124,7 @@ class LocalRuntime:
         self._saved_environment = dict(os.environ)
         guard.install()
         if self.settings.endpoint_url is None:
-            self.moto = MotoServer(port=self.settings.moto_port)
+            self.moto = MotoProcess(port=self.settings.moto_port)
             self.moto.start()
             log.info("moto is serving AWS APIs at %s", self.moto.url)
         guard.check_endpoint(self.endpoint_url)
