@@ -24,8 +24,11 @@ def handle(message: Message) -> None:
         raise TypeError(f"cancel-shipment cannot handle {message.type} messages")
 
     now = datetime.now(timezone.utc).isoformat()
-    if table.advance_shipment(message.shipment_id, ShipmentStatus.CREATED.value, ShipmentStatus.CANCELLED.value, now) is None:
-        shipment = table.get_shipment(message.shipment_id)
-        # NOTE: a parcel the carrier picked up before the cancellation arrived
-        # stays with the carrier; the order is refunded all the same.
-        log.warning("shipment not cancelled", extra={"shipment_id": message.shipment_id, "status": shipment and shipment["status"]})
+    if table.advance_shipment(message.shipment_id, ShipmentStatus.CREATED.value, ShipmentStatus.CANCELLED.value, now) is not None:
+        return
+    shipment = table.get_shipment(message.shipment_id)
+    if shipment is not None and shipment["status"] == ShipmentStatus.CANCELLED.value:
+        return
+    # NOTE: a parcel the carrier picked up before the cancellation arrived
+    # stays with the carrier; the order is refunded all the same.
+    log.warning("shipment not cancelled", extra={"shipment_id": message.shipment_id, "status": shipment and shipment["status"]})
