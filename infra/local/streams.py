@@ -21,7 +21,8 @@ from infra.local.template import StreamSource
 
 log = logging.getLogger("tradewind.runtime")
 
-IDLE_WAIT_SECONDS = 0.1
+# Lambda polls each shard about four times a second when there is nothing new.
+IDLE_WAIT_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 2.0
 
 

@@ -31,9 +31,11 @@ class ReplaySettings:
     speedup: float = 10_000_000.0  # real gaps between order events are divided by this
     limit: int | None = None  # replay only the first N orders by purchase time
     max_event_wait: float = 5.0  # seconds, the cap on any single wait between events
-    order_timeout: float = 60.0  # seconds from placing an order until it must reach its final state
-    poll_interval: float = 0.05  # seconds before the second read of an order; doubles up to max_poll_interval
-    max_poll_interval: float = 0.4  # seconds
+    order_timeout: float = 180.0  # seconds from placing an order until it must reach its final state
+    poll_interval: float = 0.1  # seconds before the second read of an order; doubles up to max_poll_interval
+    # seconds; each read is a function invocation and a DynamoDB read on the runtime under test,
+    # so a long wait keeps the replay from measuring mostly its own polling
+    max_poll_interval: float = 1.6
     idle_timeout: float = 120.0  # seconds to wait for the runtime's queues to drain
     progress: bool = True  # show tqdm progress bars on stderr
 
