@@ -1,7 +1,7 @@
 """A transactional outbox kept on the item that changes.
 
 A state change and the messages that must follow it are written in one
-DynamoDB write: the item's `outbox` attribute holds the messages of its
+DynamoDB write: the item's `outbox` attribute contains the messages of its
 latest change. The table's stream then carries old and new image to a
 publisher function, which sends every outbox entry that the old image did
 not have. A function that crashes after its write therefore still gets its

@@ -109,7 +109,7 @@ def provision(
 def _create_table(dynamodb: Any, table_name: str, properties: dict) -> str:
     arguments = {key: properties[key] for key in _TABLE_PROPERTIES if key in properties}
     if "StreamSpecification" in arguments:
-        # CloudFormation implies StreamEnabled; the CreateTable API needs it said.
+        # CloudFormation implies StreamEnabled, but the CreateTable API requires it.
         arguments["StreamSpecification"] = {"StreamEnabled": True, **arguments["StreamSpecification"]}
     try:
         dynamodb.create_table(TableName=table_name, **arguments)

@@ -191,7 +191,7 @@ class LocalRuntime:
 
     def _configure_function_environment(self) -> None:
         # In-process functions share one environment. That works because the
-        # template gives a variable the same value wherever it appears; a
+        # template gives a variable the same value wherever it appears. A
         # conflict would make one function read another's setting, so it stops here.
         merged: dict[str, str] = {}
         for function in self.template.functions.values():
@@ -311,7 +311,7 @@ class LocalRuntime:
         }
 
     def _wait_idle(self, query: dict) -> tuple[int, dict]:
-        """Wait until no queue holds a message and no batch is running, checked twice in a row."""
+        """Wait until no polled queue contains a message and no batch is running, checked twice in a row."""
         deadline = time.monotonic() + float(query.get("timeout", "30"))
         quiet_checks = 0
         while time.monotonic() < deadline:

@@ -77,7 +77,7 @@ def _update(order_id: str, sources: list[str] | None, changes: dict, outbox: lis
         condition += f" AND #status IN ({', '.join(placeholders)})"
     expression = "SET " + ", ".join(assignments)
     if leaves_payment_wait:
-        # Leaving the sparse deadline index: the expiry job no longer sees the order.
+        # Removing awaitingPayment takes the order out of the sparse deadline index, so the expiry job no longer finds it.
         expression += " REMOVE awaitingPayment"
     try:
         client("dynamodb").update_item(

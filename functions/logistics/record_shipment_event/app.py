@@ -25,7 +25,7 @@ def _record(shipment_id: str):
         raise NotFound("SHIPMENT_NOT_FOUND", f"shipment {shipment_id!r} does not exist")
 
     if not check_transition(shipment["status"], request.type):
-        # The same event again: answer as the first time and send nothing new.
+        # The same event again: return the shipment as the first request did and send nothing new.
         return json_response(200, table.public_view(shipment))
     progressed = ShipmentProgressed(order_id=shipment["orderId"], shipment_id=shipment_id, status=request.type, at=request.at)
     updated = table.advance_shipment(shipment_id, shipment["status"], request.type, request.at.isoformat(), entries(("ORDER_EVENTS_QUEUE_URL", progressed)))
