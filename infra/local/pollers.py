@@ -24,7 +24,9 @@ log = logging.getLogger("tradewind.runtime")
 
 # SQS returns at most 10 messages per ReceiveMessage call.
 MAX_RECEIVE = 10
-WAIT_SECONDS = 1
+# Long polling: moto and SQS answer as soon as a message arrives, so a longer
+# wait only saves empty receives; it also bounds how long Ctrl-C takes.
+WAIT_SECONDS = 2
 
 
 CHAOS_KINDS = frozenset({"duplicate", "crash", "reorder"})
