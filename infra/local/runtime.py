@@ -55,23 +55,32 @@ class Settings:
     @classmethod
     def from_environment(cls) -> Settings:
         environment = os.environ
-        visibility = environment.get("VISIBILITY_TIMEOUT")
         return cls(
             host=environment.get("HOST", "127.0.0.1"),
-            port=int(environment.get("PORT", "3000")),
+            port=_number(environment, "PORT", int, 3000),
             endpoint_url=environment.get("AWS_ENDPOINT_URL") or None,
-            moto_port=int(environment.get("MOTO_PORT", "5050")),
+            moto_port=_number(environment, "MOTO_PORT", int, 5050),
             region=environment.get("AWS_DEFAULT_REGION") or environment.get("AWS_REGION") or "us-east-1",
             stack_name=environment.get("STACK_NAME", "tradewind"),
-            visibility_timeout=int(visibility) if visibility else None,
-            concurrency=int(environment.get("FUNCTION_CONCURRENCY", "4")),
-            pollers_per_queue=int(environment.get("POLLERS_PER_QUEUE", "2")),
+            visibility_timeout=_number(environment, "VISIBILITY_TIMEOUT", int, None),
+            concurrency=_number(environment, "FUNCTION_CONCURRENCY", int, 4),
+            pollers_per_queue=_number(environment, "POLLERS_PER_QUEUE", int, 2),
             invoke=environment.get("INVOKE", "process"),
             chaos=parse_chaos(environment.get("CHAOS", "")),
-            crash_rate=float(environment.get("CHAOS_CRASH_RATE", "0.2")),
-            schedule_interval=float(environment["SCHEDULE_INTERVAL"]) if environment.get("SCHEDULE_INTERVAL") else None,
+            crash_rate=_number(environment, "CHAOS_CRASH_RATE", float, 0.2),
+            schedule_interval=_number(environment, "SCHEDULE_INTERVAL", float, None),
             parameters=parse_parameters(environment.get("TEMPLATE_PARAMETERS", "")),
         )
+
+
+def _number(environment: Any, name: str, kind: type, default: int | float | None) -> Any:
+    text = environment.get(name)
+    if not text:
+        return default
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not a{'n integer' if kind is int else ' number'}") from None
 
 
 def parse_chaos(value: str) -> frozenset[str]:
