@@ -7,6 +7,11 @@ table. It also swaps whole table objects back on failure, which loses
 writes made by other threads meanwhile. Here the backup covers only the
 items the transaction names, and the local runtime serialises DynamoDB
 requests (see emulator.py), so the rollback cannot undo anyone else's write.
+
+Its ReceiveMessage also computes every attribute of the queue, counts of
+messages included, for each message it returns, just to read the retention
+period: a receive costs O(n) per message in a queue of n messages. Here the
+retention period is read directly.
 """
 
 from __future__ import annotations
@@ -32,7 +37,27 @@ class _CopyWithoutTables:
 
 
 def install() -> None:
-    """Patch moto's DynamoDB transactions to back up items instead of tables (idempotent)."""
+    """Apply every patch in this module (idempotent)."""
+    _patch_transactions()
+    _patch_retention_check()
+
+
+def _patch_retention_check() -> None:
+    from moto.core.utils import unix_time
+    from moto.sqs.models import SQSBackend
+
+    if getattr(SQSBackend.is_message_valid_based_on_retention_period, "_direct", False):
+        return
+
+    def is_message_valid_based_on_retention_period(self, queue_name: str, message: Any) -> bool:
+        queue = self.get_queue(queue_name)
+        return int(queue.message_retention_period) + message.sent_timestamp / 1000 > unix_time()
+
+    is_message_valid_based_on_retention_period._direct = True
+    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+
+
+def _patch_transactions() -> None:
     import moto.dynamodb.models as models
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType
