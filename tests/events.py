@@ -56,3 +56,18 @@ def sqs_event(*bodies: str, queue_arn: str = "arn:aws:sqs:us-east-1:123456789012
 
 def response_json(response: dict) -> Any:
     return json.loads(response["body"])
+
+
+def scheduled_event() -> dict:
+    """An EventBridge scheduled event, as a `rate(...)` rule delivers it."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/expire-orders"],
+        "detail": {},
+    }

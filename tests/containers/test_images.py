@@ -28,7 +28,7 @@ from shared.messages import (
     ShipmentProgressed,
     StockReserved,
 )
-from tests.events import api_event, sqs_event
+from tests.events import api_event, scheduled_event, sqs_event
 from tests.integration.helpers import receive_all as receive_queue
 
 PRODUCT = "/products/{sku}"
@@ -217,10 +217,7 @@ def test_cancelled_paid_order_is_refunded_and_unshipped(stack):
 
 
 def test_expire_orders_answers_scheduled_event(stack):
-    event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
-             "time": "2026-01-01T00:00:00Z", "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/expire"], "detail": {}}
-
-    result = stack.functions["ExpireOrdersFunction"].invoke(event).result
+    result = stack.functions["ExpireOrdersFunction"].invoke(scheduled_event()).result
 
     assert result == {"expired": 0}
 

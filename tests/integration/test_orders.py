@@ -194,3 +194,50 @@ def test_event_for_unknown_order_is_retried(catalog):
 def test_batch_that_fails_whole_raises(catalog):
     with pytest.raises(BatchProcessingError):
         deliver(advance_order.advance_order, StockReserved(order_id="ord_unknown"))
+
+
+def test_capture_after_expiry_is_refunded(catalog):
+    from functions.orders.expire_orders import app as expire_orders
+    from functions.payments.capture_payment import app as capture_payment
+    from functions.payments.refund_payment import app as refund_payment
+    from shared.payments.table import get_payment
+    from tests.events import FakeContext, scheduled_event
+
+    _, accepted = place(order_body(("mug", 2)))
+    order_id = accepted["orderId"]
+    deliver(advance_order.advance_order, StockReserved(order_id=order_id))
+    capture = receive_all(catalog.queue_urls["CapturePaymentQueue"], catalog)
+    table.set_fields(order_id, {"paymentDeadline": "2000-01-01T00:00:00+00:00"})
+
+    expired = expire_orders.expire_orders(scheduled_event(), FakeContext())
+    deliver(capture_payment.capture_payment, *capture)
+    captured = receive_all(catalog.queue_urls["OrderEventsQueue"], catalog)
+    deliver(advance_order.advance_order, *captured)
+    refund = receive_all(catalog.queue_urls["RefundPaymentQueue"], catalog)
+    deliver(refund_payment.refund_payment, *refund)
+    refunded = receive_all(catalog.queue_urls["OrderEventsQueue"], catalog)
+    deliver(advance_order.advance_order, *refunded)
+
+    order = table.get_order(order_id)
+    assert expired == {"expired": 1}
+    assert order["status"] == "EXPIRED"
+    assert [type(message).__name__ for message in captured] == ["PaymentCaptured"]
+    assert get_payment(order_id)["status"] == "REFUNDED"
+    assert order["refund"]["amount"] == {"amount": 2500, "currency": "USD"}
+    assert receive_all(catalog.queue_urls["ReleaseStockQueue"], catalog) == [ReleaseStock(order_id=order_id)]
+
+
+def test_expiry_leaves_paid_orders_alone(catalog):
+    from functions.orders.expire_orders import app as expire_orders
+    from tests.events import FakeContext, scheduled_event
+
+    _, accepted = place(order_body(("mug", 1)))
+    order_id = accepted["orderId"]
+    deliver(advance_order.advance_order, StockReserved(order_id=order_id))
+    deliver(advance_order.advance_order, PaymentCaptured(order_id=order_id, payment_id="p", amount=Money(amount=1250, currency="USD")))
+    table.set_fields(order_id, {"paymentDeadline": "2000-01-01T00:00:00+00:00"})
+
+    expired = expire_orders.expire_orders(scheduled_event(), FakeContext())
+
+    assert expired == {"expired": 0}
+    assert table.get_order(order_id)["status"] == "PAID"
