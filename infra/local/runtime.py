@@ -45,6 +45,9 @@ class Settings:
     crash_rate: float = 0.2  # share of queue and stream invocations crashed once after their writes
     schedule_interval: float | None = None  # overrides every schedule's rate, in seconds
     parameters: dict[str, str] = field(default_factory=dict)  # template parameter overrides
+    # Serve SQS from a second moto process, so that DynamoDB and SQS each get
+    # a CPU core; only with moto started here and functions run in-process.
+    split_emulator: bool = False
     extra_environment: dict[str, str] = field(default_factory=dict)
     invoke: str = "process"  # "process" runs functions in this process, "container" runs their images
 
@@ -70,6 +73,7 @@ class Settings:
             crash_rate=_number(environment, "CHAOS_CRASH_RATE", float, 0.2),
             schedule_interval=_number(environment, "SCHEDULE_INTERVAL", float, None),
             parameters=parse_parameters(environment.get("TEMPLATE_PARAMETERS", "")),
+            split_emulator=environment.get("SPLIT_EMULATOR", "") in ("1", "true", "yes"),
         )
 
 
@@ -107,6 +111,7 @@ class LocalRuntime:
         self.settings = settings
         self.template: Template = load(settings.template)
         self.moto: MotoProcess | None = None
+        self.sqs_moto: MotoProcess | None = None
         self.deployment: Deployment | None = None
         self.functions: dict[str, InProcessFunction | ContainerFunction] = {}
         self.activity = Activity()
@@ -136,6 +141,10 @@ class LocalRuntime:
             self.moto = MotoProcess(port=self.settings.moto_port)
             self.moto.start()
             log.info("moto is serving AWS APIs at %s", self.moto.url)
+            if self.settings.split_emulator and self.settings.invoke == "process":
+                self.sqs_moto = MotoProcess()
+                self.sqs_moto.start()
+                log.info("a second moto is serving SQS at %s", self.sqs_moto.url)
         guard.check_endpoint(self.endpoint_url)
         self._configure_aws_environment()
 
@@ -173,8 +182,9 @@ class LocalRuntime:
         for function in self.functions.values():
             if isinstance(function, ContainerFunction):
                 function.stop()
-        if self.moto is not None:
-            self.moto.stop()
+        for emulator in (self.moto, self.sqs_moto):
+            if emulator is not None:
+                emulator.stop()
         if self._saved_environment is not None:
             os.environ.clear()
             os.environ.update(self._saved_environment)
@@ -193,6 +203,9 @@ class LocalRuntime:
 
     def _configure_aws_environment(self) -> None:
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
+        if self.sqs_moto is not None:
+            # boto3 takes a service's own endpoint over AWS_ENDPOINT_URL.
+            os.environ["AWS_ENDPOINT_URL_SQS"] = self.sqs_moto.url
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
         os.environ["AWS_DEFAULT_REGION"] = self.settings.region
@@ -314,10 +327,19 @@ class LocalRuntime:
             "endpointUrl": self.endpoint_url,
             "uptimeSeconds": round(time.time() - self.started_at, 1),
             "invocations": {name: {"count": function.invocations, "errors": function.errors} for name, function in self.functions.items()},
-            "awsCalls": self.moto.calls.by_service() if self.moto else None,
-            "awsCallsByAction": self.moto.calls.by_action() if self.moto else None,
+            "sqsEndpointUrl": self.sqs_moto.url if self.sqs_moto else self.endpoint_url,
+            "awsCalls": self._merged_calls("by_service") if self.moto else None,
+            "awsCallsByAction": self._merged_calls("by_action") if self.moto else None,
             "queues": self.queue_depths(),
         }
+
+    def _merged_calls(self, view: str) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for emulator in (self.moto, self.sqs_moto):
+            if emulator is not None:
+                for key, count in getattr(emulator.calls, view)().items():
+                    totals[key] = totals.get(key, 0) + count
+        return totals
 
     def _wait_idle(self, query: dict) -> tuple[int, dict]:
         """Wait until no polled queue contains a message and no batch is running, checked twice in a row."""

@@ -24,16 +24,19 @@ def runtime_url() -> str:
     return f"http://127.0.0.1:{os.environ.get('PORT') or DEFAULT_RUNTIME_PORT}"
 
 
-def resolve_endpoint(explicit: str | None) -> str:
+def resolve_endpoint(explicit: str | None, service: str = "dynamodb") -> str:
     """Return the AWS endpoint to use: `explicit`, else AWS_ENDPOINT_URL, else the one the running runtime reports.
 
-    Raises EndpointUnavailable when none is set and the runtime does not
-    respond, and guard.NonLocalEndpoint when the endpoint is not on loopback.
+    For `service="sqs"`, AWS_ENDPOINT_URL_SQS and the runtime's
+    `sqsEndpointUrl` come first, because the runtime may serve SQS from a
+    second emulator. Raises EndpointUnavailable when none is set and the
+    runtime does not respond, and guard.NonLocalEndpoint when the endpoint is
+    not on loopback.
     """
-    endpoint = explicit or os.environ.get("AWS_ENDPOINT_URL")
+    endpoint = explicit or (service == "sqs" and os.environ.get("AWS_ENDPOINT_URL_SQS")) or os.environ.get("AWS_ENDPOINT_URL")
     if not endpoint:
         stats = fetch_runtime_json("/_runtime/stats", timeout=5)
-        endpoint = stats.get("endpointUrl")
+        endpoint = (service == "sqs" and stats.get("sqsEndpointUrl")) or stats.get("endpointUrl")
         if not endpoint:
             raise EndpointUnavailable(f"the runtime at {runtime_url()} did not report an endpointUrl; {START_HINT}")
     guard.check_endpoint(endpoint)

@@ -70,7 +70,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     try:
-        endpoint = resolve_endpoint(arguments.endpoint_url)
+        endpoint = resolve_endpoint(arguments.endpoint_url, service="sqs")
         sqs = aws_client("sqs", endpoint)
         queues = queues_with_dead_letter(sqs, arguments.stack_name)
     except (EndpointUnavailable, NonLocalEndpoint) as error:
