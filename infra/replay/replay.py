@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -152,6 +153,9 @@ def _serve(settings: ReplaySettings) -> Iterator[str]:
         # The template's 60 s suits AWS; a replay would spend most of its time
         # waiting for retried messages, so it retries after a few seconds.
         settings = dataclasses.replace(settings, visibility_timeout=REPLAY_VISIBILITY_TIMEOUT)
+    if "SPLIT_EMULATOR" not in os.environ:
+        # moto is the replay's bottleneck; two processes give it two cores.
+        settings = dataclasses.replace(settings, split_emulator=True)
     runtime = LocalRuntime(dataclasses.replace(settings, port=0, moto_port=0, endpoint_url=None))
     try:
         runtime.start()
