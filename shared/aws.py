@@ -33,6 +33,13 @@ def setting(name: str) -> str:
     return value
 
 
+def get_document(table_setting: str, key: dict[str, Any]) -> dict[str, Any] | None:
+    """Read one item with a consistent read from the table named by the environment variable `table_setting`."""
+    response = client("dynamodb").get_item(TableName=setting(table_setting), Key=key, ConsistentRead=True)
+    item = response.get("Item")
+    return from_item(item) if item else None
+
+
 def to_item(document: dict[str, Any]) -> dict[str, Any]:
     return {key: _serializer.serialize(value) for key, value in document.items() if value is not None}
 

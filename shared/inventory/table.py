@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timezone
 from typing import Callable
 
-from shared.aws import cancellation_codes, client, from_item, is_error, setting, to_item, to_value
+from shared.aws import cancellation_codes, client, from_item, get_document, is_error, setting, to_item, to_value
 from shared.inventory.model import PutProductRequest
 from shared.outbox import OUTBOX
 
@@ -68,15 +68,11 @@ def put_product(sku: str, request: PutProductRequest, outbox: Callable[[str], li
 
 
 def get_product(sku: str) -> dict | None:
-    response = client("dynamodb").get_item(TableName=setting("INVENTORY_TABLE"), Key=_product_key(sku), ConsistentRead=True)
-    item = response.get("Item")
-    return from_item(item) if item else None
+    return get_document("INVENTORY_TABLE", _product_key(sku))
 
 
 def get_reservation(order_id: str) -> dict | None:
-    response = client("dynamodb").get_item(TableName=setting("INVENTORY_TABLE"), Key=_reservation_key(order_id), ConsistentRead=True)
-    item = response.get("Item")
-    return from_item(item) if item else None
+    return get_document("INVENTORY_TABLE", _reservation_key(order_id))
 
 
 def reserve(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from shared.aws import client, from_item, is_error, setting, to_item, to_value
+from shared.aws import client, from_item, get_document, is_error, setting, to_item, to_value
 from shared.outbox import OUTBOX
 
 
@@ -31,9 +31,7 @@ def create_shipment(shipment_id: str, order_id: str, lines: list[dict], outbox: 
 
 
 def get_shipment(shipment_id: str) -> dict | None:
-    response = client("dynamodb").get_item(TableName=setting("SHIPMENTS_TABLE"), Key={"shipmentId": {"S": shipment_id}}, ConsistentRead=True)
-    item = response.get("Item")
-    return from_item(item) if item else None
+    return get_document("SHIPMENTS_TABLE", {"shipmentId": {"S": shipment_id}})
 
 
 def advance_shipment(shipment_id: str, current: str, target: str, at: str, outbox: list[dict] | None = None) -> dict | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Iterable
 
-from shared.aws import client, from_item, is_error, setting, to_item, to_value
+from shared.aws import client, from_item, get_document, is_error, setting, to_item, to_value
 from shared.messages import ProductPriced
 from shared.money import Money
 from shared.orders.model import AWAITING_PAYMENT, PREVIOUS_STATES, OrderStatus
@@ -32,9 +32,7 @@ def insert_order(order: dict, outbox: list[dict]) -> bool:
 
 
 def get_order(order_id: str) -> dict | None:
-    response = client("dynamodb").get_item(TableName=setting("ORDERS_TABLE"), Key={"orderId": {"S": order_id}}, ConsistentRead=True)
-    item = response.get("Item")
-    return from_item(item) if item else None
+    return get_document("ORDERS_TABLE", {"orderId": {"S": order_id}})
 
 
 def move_order(order_id: str, target: OrderStatus, outbox: list[dict] | None = None, changes: dict | None = None) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from shared.aws import client, from_item, is_error, setting, to_item, to_value
+from shared.aws import client, get_document, is_error, setting, to_item, to_value
 from shared.outbox import OUTBOX
 
 CAPTURED = "CAPTURED"
@@ -25,9 +25,7 @@ def record_payment(payment: dict, outbox: list[dict]) -> bool:
 
 
 def get_payment(order_id: str) -> dict | None:
-    response = client("dynamodb").get_item(TableName=setting("PAYMENTS_TABLE"), Key={"orderId": {"S": order_id}}, ConsistentRead=True)
-    item = response.get("Item")
-    return from_item(item) if item else None
+    return get_document("PAYMENTS_TABLE", {"orderId": {"S": order_id}})
 
 
 def mark_refunded(order_id: str, refund_id: str, outbox: list[dict]) -> bool:
