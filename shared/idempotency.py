@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import re
 from typing import Callable
 
@@ -37,7 +38,7 @@ def run_once(app: Chalice, table_setting: str, operation: Callable[[], Response]
     payload = {
         # The key is scoped to the operation and path, so one key cannot replay another route's response.
         "key": f"{app.app_name} {request.method} {request.context.get('resourcePath')} {request.uri_params} {key}",
-        "body": hashlib.sha256(request.raw_body or b"").hexdigest(),
+        "body": _fingerprint(request.raw_body or b""),
     }
     execute, config = _idempotent(table_setting)
     # The remaining time bounds how long an interrupted request blocks its key.
@@ -49,6 +50,15 @@ def run_once(app: Chalice, table_setting: str, operation: Callable[[], Response]
     except IdempotencyAlreadyInProgressError as error:
         raise Conflict("REQUEST_IN_PROGRESS", "a request with this Idempotency-Key is still running: retry shortly") from error
     return Response(body=stored["body"], status_code=stored["statusCode"], headers={"Content-Type": "application/json"})
+
+
+def _fingerprint(raw_body: bytes) -> str:
+    """Hash the body's JSON content, so that whitespace and key order do not make a repeat look different."""
+    try:
+        canonical = json.dumps(json.loads(raw_body), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, UnicodeDecodeError):
+        canonical = raw_body
+    return hashlib.sha256(canonical).hexdigest()
 
 
 @functools.cache

@@ -173,6 +173,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
     arguments = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # Ctrl-C in a terminal reaches the whole process group. The runtime that
+    # started this process stops its pollers first and then terminates it, so
+    # the emulator must outlive the interrupt.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     server = MotoServer(arguments.host, arguments.port)
     server.start()
     print(f"listening {server.port}", flush=True)

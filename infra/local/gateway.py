@@ -100,7 +100,8 @@ def build_event(route: RouteTarget, parameters: dict[str, str], method: str, raw
 
 
 def error_body(code: str, message: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message}}).encode()
+    # Compact, like the functions' own JSON bodies.
+    return json.dumps({"error": {"code": code, "message": message}}, separators=(",", ":")).encode()
 
 
 class Gateway(ThreadingHTTPServer):

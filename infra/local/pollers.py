@@ -63,6 +63,8 @@ class QueuePoller:
             try:
                 self.poll_once()
             except Exception:
+                if self._stopping.is_set():
+                    return
                 # The poller must survive an emulator hiccup; messages stay in the queue.
                 log.exception("polling %s failed; retrying in 1 s", self._source.queue)
                 self._stopping.wait(1)

@@ -46,6 +46,8 @@ class StreamPoller:
                 if not self.poll_once():
                     self._stopping.wait(IDLE_WAIT_SECONDS)
             except Exception:
+                if self._stopping.is_set():
+                    return
                 log.exception("reading stream of %s failed; retrying in 1 s", self._source.table)
                 self._stopping.wait(1)
 

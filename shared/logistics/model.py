@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 
 from shared.errors import Conflict
 
@@ -30,6 +30,14 @@ class ShipmentEventRequest(BaseModel):
 
     type: Literal["PICKED_UP", "IN_TRANSIT", "DELIVERED"]
     at: AwareDatetime
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _require_text(cls, value: object) -> object:
+        # pydantic would also take a number of seconds; the API promises ISO 8601 only.
+        if not isinstance(value, str):
+            raise ValueError("must be an ISO 8601 date and time with a zone, e.g. 2026-12-01T10:00:00Z")
+        return value
 
 
 def shipment_id_for(order_id: str) -> str:

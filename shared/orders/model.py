@@ -90,7 +90,11 @@ def price_lines(lines: list[LineRequest], prices: dict[str, Money]) -> list[Pric
     for index, line in enumerate(lines):
         price = prices.get(line.sku)
         if price is None:
-            raise InvalidRequest("UNKNOWN_SKU", f"product {line.sku!r} does not exist", field=f"lines.{index}.sku")
+            raise InvalidRequest(
+                "UNKNOWN_SKU",
+                f"product {line.sku!r} is not in the catalogue; a product created with PUT /products/{{sku}} can be ordered moments later",
+                field=f"lines.{index}.sku",
+            )
         if currency is None:
             currency = price.currency
         if price.currency != currency:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
 from tests.e2e.conftest import start_runtime
 from tests.e2e.saga import FINAL, add_product, place, product, settled, ship, wait_for
@@ -56,7 +58,9 @@ def test_idempotency_key_replays_first_response(runtime):
     key = {"Idempotency-Key": uuid.uuid4().hex}
 
     first = runtime.post("/orders", order_body(sku), headers=key)
-    second = runtime.post("/orders", order_body(sku), headers=key)
+    # The same JSON with other spacing and key order is the same request.
+    reformatted = json.dumps(dict(reversed(list(order_body(sku).items()))), indent=2)
+    second = requests.post(runtime.url + "/orders", data=reformatted, headers={**key, "Content-Type": "application/json"}, timeout=30)
     reused = runtime.post("/orders", order_body(sku, quantity=2), headers=key)
     runtime.wait_idle()
 

@@ -127,6 +127,7 @@ def test_shipment_cannot_go_back(deployment):
         ({"type": "LOST", "at": "2026-01-01T10:00:00Z"}, "INVALID_FIELD", "type"),
         ({"type": "PICKED_UP", "at": "2026-01-01T10:00:00"}, "INVALID_FIELD", "at"),
         ({"type": "PICKED_UP"}, "MISSING_FIELD", "at"),
+        ({"type": "PICKED_UP", "at": 1700000000}, "INVALID_FIELD", "at"),
     ],
 )
 def test_shipment_event_rejects_bad_body(deployment, body, code, field):
