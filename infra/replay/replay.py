@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 from tqdm import tqdm
@@ -78,12 +80,25 @@ def run(settings: ReplaySettings) -> dict:
         # Release and retry messages may still be queued; they belong to this phase.
         idle_after = wait_until_idle(api, settings)
         after = _stats(api)
+        # The runtime started here stops with the replay, so its tables are audited now.
+        audit = None if settings.target else run_audit(after["endpointUrl"], settings.report.with_name(settings.report.stem + "-audit.json"))
 
     document = _report(settings, base_url, data, catalogue, outcomes, api, before, after, duration, idle_after)
+    document["audit"] = audit
     # Only a runtime started here logs into this process; a TARGET's moto errors stay in its own log.
     document["emulator_errors"] = None if settings.target else {"count": emulator_errors.count, "first": emulator_errors.first_message}
     report.write(document, settings.report)
     return document
+
+
+def run_audit(endpoint_url: str, report_path: Path) -> dict:
+    """Run `make audit`'s checks on the replay's own runtime; returns the violation counts and the report's path."""
+    from infra.ops import audit
+
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    exit_code = audit.main(["--endpoint-url", endpoint_url, "--report", str(report_path)])
+    audited = json.loads(report_path.read_text())
+    return {"exit_code": exit_code, "violations_by_code": audited["violationsByCode"], "money": audited["money"], "report": str(report_path)}
 
 
 def import_catalogue(api: ApiClient, products: list[Product], settings: ReplaySettings) -> dict:

@@ -84,7 +84,8 @@ def _ratio(total: float, orders: int) -> float | None:
 
 
 def succeeded(report: dict) -> bool:
-    return report["server_errors"] == 0 and report["expected"]["mismatched"] == 0
+    audit_clean = report.get("audit") is None or report["audit"]["exit_code"] == 0
+    return report["server_errors"] == 0 and report["expected"]["mismatched"] == 0 and audit_clean
 
 
 def write(report: dict, path: Path) -> None:
@@ -113,6 +114,7 @@ def format_table(report: dict) -> str:
         ("function errors", _counts(report["function_errors"])),
         ("moto request failures", _emulator_errors(report["emulator_errors"])),
         ("queues drained after", "yes" if report["idle_after_replay"] else f"no, messages were still queued after {report['settings']['idle_timeout']} s"),
+        ("audit", _audit_line(report.get("audit"))),
         ("report", report["settings"]["report"]),
     ]
     width = max(len(label) for label, _ in rows)
@@ -140,3 +142,11 @@ def _percentiles(values: dict[str, float | None]) -> str:
 
 def _value(value: float | None) -> str:
     return "n/a" if value is None else str(value)
+
+
+def _audit_line(audit: dict | None) -> str:
+    if audit is None:
+        return "not run (TARGET set: run `make audit` against it)"
+    if audit["exit_code"] == 0:
+        return f"no violations ({audit['report']})"
+    return f"violations {audit['violations_by_code']} ({audit['report']})"

@@ -130,6 +130,8 @@ def test_replay_reaches_expected_states(tmp_path, runtime):
     assert report["latency_ms"]["order_to_delivered"]["p99"] is not None
     assert report["aws_calls_per_order"]["lambda_invocations"] > 0
     assert json.loads(settings.report.read_text()) == report
+    assert report["audit"]["exit_code"] == 0
+    assert report["audit"]["violations_by_code"] == {}
 
     # Product A sells 1 + 2 + 1 units, and a stock factor of 1 imports exactly that.
     # Units leave `stock` for `reserved` and, once shipped, for `sold`.
