@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from infra.local.runtime import LocalRuntime, Settings
-from infra.replay.replay import run
+from infra.replay.replay import run, run_audit
 from infra.replay.settings import ReplaySettings
 
 ORDER_COLUMNS = [
@@ -130,8 +130,11 @@ def test_replay_reaches_expected_states(tmp_path, runtime):
     assert report["latency_ms"]["order_to_delivered"]["p99"] is not None
     assert report["aws_calls_per_order"]["lambda_invocations"] > 0
     assert json.loads(settings.report.read_text()) == report
-    assert report["audit"]["exit_code"] == 0
-    assert report["audit"]["violations_by_code"] == {}
+    # With a TARGET the replay leaves the audit to the caller.
+    assert report["audit"] is None
+    audit = run_audit(runtime.endpoint_url, tmp_path / "audit.json")
+    assert audit["exit_code"] == 0
+    assert audit["violations_by_code"] == {}
 
     # Product A sells 1 + 2 + 1 units, and a stock factor of 1 imports exactly that.
     # Units leave `stock` for `reserved` and, once shipped, for `sold`.
@@ -143,3 +146,20 @@ def test_replay_reaches_expected_states(tmp_path, runtime):
     assert product["name"] == "health beauty aaaa1111"
     assert untranslated["category"] == "esporte_lazer"
     assert uncategorized["category"] == "uncategorized"
+
+
+@pytest.mark.slow
+def test_replay_with_chaos_on_own_runtime(tmp_path, monkeypatch):
+    write_dataset(tmp_path / "olist")
+    monkeypatch.setenv("CHAOS", "duplicate,crash,reorder")
+    monkeypatch.setenv("CHAOS_CRASH_RATE", "0.5")
+    monkeypatch.delenv("SPLIT_EMULATOR", raising=False)
+    settings = ReplaySettings(olist_dir=tmp_path / "olist", report=tmp_path / "reports" / "replay.json", concurrency=4, progress=False)
+
+    report = run(settings)
+
+    assert report["server_errors"] == 0
+    assert report["expected"]["mismatches"] == []
+    assert report["expected"]["matched"] == 6
+    assert report["audit"]["exit_code"] == 0
+    assert report["audit"]["violations_by_code"] == {}
