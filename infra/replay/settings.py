@@ -36,7 +36,7 @@ class ReplaySettings:
     # seconds; each read is a function invocation and a DynamoDB read on the runtime under test,
     # so a long wait keeps the replay from measuring mostly its own polling
     max_poll_interval: float = 1.6
-    idle_timeout: float = 120.0  # seconds to wait for the runtime's queues to drain
+    idle_timeout: float = 600.0  # seconds to wait for the runtime's queues to drain; an upper bound, the wait ends when they are
     progress: bool = True  # show tqdm progress bars on stderr
 
     def __post_init__(self) -> None:
