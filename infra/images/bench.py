@@ -44,9 +44,12 @@ def image_size(image: str) -> int:
 
 
 def harmless_event(function: Function) -> dict:
-    """Return an event that changes nothing: a GET of an unknown id for an HTTP function, an empty batch otherwise."""
-    from tests.events import api_event
+    """Return an event that changes nothing: a GET of an unknown id for an HTTP function,
+    a scheduled event for a scheduled one (expiry finds no overdue order), an empty batch otherwise."""
+    from tests.events import api_event, scheduled_event
 
+    if function.schedules:
+        return scheduled_event()
     if function.routes:
         route = next((route for route in function.routes if route.method == "GET"), function.routes[0])
         path = "/" + "/".join("bench-unknown-id" if segment.startswith("{") else segment for segment in route.path.strip("/").split("/"))
