@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.environment import read_number
 from infra.local import guard
 from infra.local.containers import ContainerFunction
 from infra.local.emulator import MotoProcess
@@ -60,31 +61,21 @@ class Settings:
         environment = os.environ
         return cls(
             host=environment.get("HOST", "127.0.0.1"),
-            port=_number(environment, "PORT", int, 3000),
+            port=read_number(environment, "PORT", int, 3000),
             endpoint_url=environment.get("AWS_ENDPOINT_URL") or None,
-            moto_port=_number(environment, "MOTO_PORT", int, 5050),
+            moto_port=read_number(environment, "MOTO_PORT", int, 5050),
             region=environment.get("AWS_DEFAULT_REGION") or environment.get("AWS_REGION") or "us-east-1",
             stack_name=environment.get("STACK_NAME", "tradewind"),
-            visibility_timeout=_number(environment, "VISIBILITY_TIMEOUT", int, None),
-            concurrency=_number(environment, "FUNCTION_CONCURRENCY", int, 4),
-            pollers_per_queue=_number(environment, "POLLERS_PER_QUEUE", int, 2),
+            visibility_timeout=read_number(environment, "VISIBILITY_TIMEOUT", int, None),
+            concurrency=read_number(environment, "FUNCTION_CONCURRENCY", int, 4),
+            pollers_per_queue=read_number(environment, "POLLERS_PER_QUEUE", int, 2),
             invoke=environment.get("INVOKE", "process"),
             chaos=parse_chaos(environment.get("CHAOS", "")),
-            crash_rate=_number(environment, "CHAOS_CRASH_RATE", float, 0.2),
-            schedule_interval=_number(environment, "SCHEDULE_INTERVAL", float, None),
+            crash_rate=read_number(environment, "CHAOS_CRASH_RATE", float, 0.2),
+            schedule_interval=read_number(environment, "SCHEDULE_INTERVAL", float, None),
             parameters=parse_parameters(environment.get("TEMPLATE_PARAMETERS", "")),
             split_emulator=environment.get("SPLIT_EMULATOR", "") in ("1", "true", "yes"),
         )
-
-
-def _number(environment: Any, name: str, kind: type, default: int | float | None) -> Any:
-    text = environment.get(name)
-    if not text:
-        return default
-    try:
-        return kind(text)
-    except ValueError:
-        raise ValueError(f"{name}={text!r} is not a{'n integer' if kind is int else ' number'}") from None
 
 
 def parse_chaos(value: str) -> frozenset[str]:

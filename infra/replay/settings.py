@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from infra.environment import read_number
+
 ROOT = Path(__file__).resolve().parents[2]
 
 DEFAULT_OLIST_DIR = "../shared/data/olist"
@@ -59,10 +61,10 @@ class ReplaySettings:
             olist_dir=_from_root(environment.get("OLIST_DIR") or DEFAULT_OLIST_DIR),
             report=_from_root(environment.get("REPORT") or DEFAULT_REPORT),
             target=environment.get("TARGET") or None,
-            concurrency=_number(environment, "CONCURRENCY", int, 8),
-            stock_factor=_number(environment, "STOCK_FACTOR", float, 1.0),
-            speedup=_number(environment, "SPEEDUP", float, 10_000_000.0),
-            limit=_number(environment, "LIMIT", int, 0) if limit else None,
+            concurrency=read_number(environment, "CONCURRENCY", int, 8, SettingsError),
+            stock_factor=read_number(environment, "STOCK_FACTOR", float, 1.0, SettingsError),
+            speedup=read_number(environment, "SPEEDUP", float, 10_000_000.0, SettingsError),
+            limit=read_number(environment, "LIMIT", int, 0, SettingsError) if limit else None,
         )
 
     def as_report(self) -> dict:
@@ -76,13 +78,3 @@ def _from_root(value: str) -> Path:
     """Resolve a relative path against the repository root, so the result does not depend on the working directory."""
     path = Path(value).expanduser()
     return (path if path.is_absolute() else ROOT / path).resolve()
-
-
-def _number(environment: os._Environ, name: str, kind: type, default: int | float) -> int | float:
-    text = environment.get(name)
-    if not text:
-        return default
-    try:
-        return kind(text)
-    except ValueError:
-        raise SettingsError(f"{name} must be {'an integer' if kind is int else 'a number'}, got {text!r}") from None

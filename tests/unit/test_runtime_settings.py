@@ -20,8 +20,8 @@ def test_defaults_without_environment(monkeypatch):
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("PORT", "abc", "PORT='abc' is not an integer"),
-        ("CHAOS_CRASH_RATE", "lots", "CHAOS_CRASH_RATE='lots' is not a number"),
+        ("PORT", "abc", "PORT must be an integer, got 'abc'"),
+        ("CHAOS_CRASH_RATE", "lots", "CHAOS_CRASH_RATE must be a number, got 'lots'"),
         ("CHAOS", "crash,flood", "CHAOS has unknown kinds ['flood']"),
         ("INVOKE", "lambda", "INVOKE must be one of process, container"),
         ("TEMPLATE_PARAMETERS", "PaymentTimeout", "is not Name=value"),
