@@ -303,8 +303,11 @@ class LocalRuntime:
             depths[name] = {key.removeprefix("ApproximateNumberOfMessages") or "Visible": int(value) for key, value in attributes.items()}
         return depths
 
-    def is_idle(self) -> bool:
-        if self.activity.in_flight or not all(poller.caught_up for poller in self._stream_pollers):
+    def is_idle(self, since: float = 0.0) -> bool:
+        """Return whether nothing is in flight, and every stream was read to its end at or after `since` (monotonic)."""
+        if self.activity.in_flight:
+            return False
+        if not all(poller.caught_up and poller.caught_up_at >= since for poller in self._stream_pollers):
             return False
         # Only queues that a function polls can drain; dead-letter and failure queues keep what they hold.
         polled = {source.queue for function in self.template.functions.values() for source in function.queue_sources}
@@ -334,10 +337,11 @@ class LocalRuntime:
 
     def _wait_idle(self, query: dict) -> tuple[int, dict]:
         """Wait until no polled queue contains a message and no batch is running, checked twice in a row."""
-        deadline = time.monotonic() + float(query.get("timeout", "30"))
+        started = time.monotonic()
+        deadline = started + float(query.get("timeout", "30"))
         quiet_checks = 0
         while time.monotonic() < deadline:
-            quiet_checks = quiet_checks + 1 if self.is_idle() else 0
+            quiet_checks = quiet_checks + 1 if self.is_idle(since=started) else 0
             if quiet_checks >= 2:
                 return 200, {"idle": True}
             time.sleep(0.1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +40,9 @@ class StreamPoller:
         self._pending: list[dict] = []
         self._iterators: list[str] = []
         self.caught_up = False
+        # When the last read found nothing new, so that an idle check can ask
+        # for a read made after it began rather than trust an older one.
+        self.caught_up_at = 0.0
 
     def run(self) -> None:
         while not self._stopping.is_set():
@@ -57,6 +61,7 @@ class StreamPoller:
             self._pending = self._fetch()
         if not self._pending:
             self.caught_up = True
+            self.caught_up_at = time.monotonic()
             return False
         self.caught_up = False
         self._deliver_head()
