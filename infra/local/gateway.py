@@ -106,6 +106,9 @@ def error_body(code: str, message: str) -> bytes:
 
 class Gateway(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog of 5 resets connections when a
+    # burst of clients connects at once.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], router: Router, runtime_routes: dict[str, Callable[[dict], tuple[int, Any]]]) -> None:
         super().__init__(address, _Handler)
