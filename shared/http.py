@@ -1,4 +1,4 @@
-"""The HTTP edge: Chalice apps that answer every failure with one JSON error shape.
+"""The HTTP edge: Chalice apps that return every failure in one JSON error shape.
 
 Every error body is `{"error": {"code", "message", "field"?}}`. Domain errors
 become their own status and code; Chalice's own errors (405, 415, 500) are

@@ -155,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
             invocation = route.function.invoke(event)
         except FunctionError as error:
             log.info("invoke function=%s duration_ms=%.1f outcome=error error=%s", route.function.function.name, error.duration_ms, type(error.error).__name__)
-            # API Gateway answers 502 when the integration fails.
+            # API Gateway returns 502 when the integration fails.
             self._send(502, error_body("INTERNAL_ERROR", "the function failed; see the runtime log"))
             return
         response = invocation.result

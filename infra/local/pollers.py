@@ -14,7 +14,6 @@ import hashlib
 import logging
 import random
 import threading
-import time
 from typing import Any
 
 from infra.local.invoker import FunctionError
@@ -24,8 +23,8 @@ log = logging.getLogger("tradewind.runtime")
 
 # SQS returns at most 10 messages per ReceiveMessage call.
 MAX_RECEIVE = 10
-# Long polling: moto and SQS answer as soon as a message arrives, so a longer
-# wait only saves empty receives; it also bounds how long Ctrl-C takes.
+# Long polling: moto and SQS return as soon as a message arrives, so a longer
+# wait only saves empty receives. It also bounds how long Ctrl-C takes.
 WAIT_SECONDS = 2
 
 
@@ -173,7 +172,6 @@ class Activity:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._in_flight = 0
-        self.last_change = time.monotonic()
 
     def busy(self) -> "_Busy":
         return _Busy(self)
@@ -186,7 +184,6 @@ class Activity:
     def _add(self, delta: int) -> None:
         with self._lock:
             self._in_flight += delta
-            self.last_change = time.monotonic()
 
 
 class _Busy:

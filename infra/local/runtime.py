@@ -47,7 +47,7 @@ class Settings:
     schedule_interval: float | None = None  # overrides every schedule's rate, in seconds
     parameters: dict[str, str] = field(default_factory=dict)  # template parameter overrides
     # Serve SQS from a second moto process, so that DynamoDB and SQS each get
-    # a CPU core; only with moto started here and functions run in-process.
+    # a CPU core. It applies only with moto started here and functions run in-process.
     split_emulator: bool = False
     extra_environment: dict[str, str] = field(default_factory=dict)
     invoke: str = "process"  # "process" runs functions in this process, "container" runs their images

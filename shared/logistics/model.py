@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from enum import Enum
 from typing import Literal
 
@@ -54,7 +53,3 @@ def check_transition(current: str, target: str) -> bool:
     if _RANK[ShipmentStatus(target)] < _RANK[ShipmentStatus(current)]:
         raise Conflict("INVALID_SHIPMENT_TRANSITION", f"shipment is {current} and cannot go back to {target}")
     return True
-
-
-def event_time(at: datetime) -> str:
-    return at.isoformat()

@@ -18,7 +18,7 @@ from shared.money import Money
 
 
 class ProviderUnavailable(Exception):
-    """The provider did not answer; the capture may be retried."""
+    """The provider did not respond; the capture may be retried."""
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ class RunningRuntime:
 
 
 def start_runtime(log_path: Path, extra_environment: dict | None = None) -> RunningRuntime:
-    """Start `python -m infra.local` on free ports and wait until it answers; `extra_environment` adds or overrides settings."""
+    """Start `python -m infra.local` on free ports and wait until it responds; `extra_environment` adds or overrides settings."""
     port = free_port()
     environment = {
         key: value for key, value in os.environ.items() if not key.startswith("AWS_")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
 
 import boto3
@@ -56,7 +55,3 @@ def deliver(handler, *messages) -> dict:
 
 def product_body(stock: int, amount: int = 1250, currency: str = "USD") -> dict:
     return {"name": "Mug", "category": "kitchen", "price": {"amount": amount, "currency": currency}, "stock": stock}
-
-
-def dumps(document) -> str:
-    return json.dumps(document)

@@ -44,7 +44,7 @@ def test_publisher_crash_resends_only_failed_record(deployment, monkeypatch):
     assert all(sent.count(order_id) == 2 for order_id in order_ids)
 
 
-def test_placing_order_after_crash_with_same_key_writes_once(deployment, monkeypatch):
+def test_crashed_place_order_retry_writes_once(deployment, monkeypatch):
     deliver(sync_catalog.sync_catalog, ProductPriced(sku="mug", name="Mug", category="k", price=Money(amount=100, currency="USD"), updated_at=NOW))
     body = {"customerId": "c1", "lines": [{"sku": "mug", "quantity": 1}], "payment": {"token": "tok_success"}}
     original_insert = place_order.table.insert_order

@@ -16,7 +16,7 @@ from tests.integration.helpers import queue_depth, sqs
 
 
 class RecordingFunction:
-    """Stands in for a function pool: records each event and answers with a scripted result."""
+    """Stands in for a function pool: records each event and returns a scripted result."""
 
     def __init__(self, respond):
         self.function = type("Function", (), {"name": "Recording"})()

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 def expire_orders(event):
     now = datetime.now(timezone.utc)
     expired = 0
-    # Each page holds at most 100 orders; the loop ends when a page expires none,
+    # Each page contains at most 100 orders; the loop ends when a page expires none,
     # so orders that another writer moved on meanwhile cannot keep it spinning.
     while True:
         overdue = table.overdue_orders(now)

@@ -31,7 +31,7 @@ def _place_order():
     placed = OrderPlaced(order_id=order_id, lines=tuple(Line(sku=line.sku, quantity=line.quantity) for line in request.lines))
     if not table.insert_order(order, entries(("RESERVE_STOCK_QUEUE_URL", placed))):
         # A retry of a request that wrote the order and then failed: the
-        # idempotency key made the same id, so answer as the first time would have.
+        # idempotency key made the same id, so return what the first request would have returned.
         existing = table.get_order(order_id)
         if existing.get("requestHash") != order["requestHash"]:
             raise Conflict("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was already used with a different request body")
