@@ -47,3 +47,25 @@ class Conflict(DomainError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class Unauthorized(DomainError):
+    """The caller is not authenticated: no valid token, or claims the API did not pass on."""
+
+    status = 401
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Forbidden(DomainError):
+    """The caller is authenticated but lacks the role the operation requires."""
+
+    status = 403
+    code = "FORBIDDEN"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "BODY_TOO_LARGE"

@@ -16,7 +16,7 @@ from typing import Any, Callable, TypeVar
 from chalice import Chalice, Response
 from pydantic import BaseModel, ValidationError
 
-from shared.errors import DomainError, InvalidRequest
+from shared.errors import DomainError, InvalidRequest, PayloadTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ _PYDANTIC_CODES = {
     "missing": "MISSING_FIELD",
     "extra_forbidden": "UNEXPECTED_FIELD",
 }
+
+# API Gateway takes up to 10 MB; no operation here needs more than a few kilobytes.
+MAX_BODY_BYTES = 64 * 1024
 
 # SKUs and ids appear in URLs and DynamoDB keys: keep them to a safe alphabet.
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -69,6 +72,8 @@ def read_body(app: Chalice, model: type[Model]) -> Model:
     raw = app.current_request.raw_body
     if not raw:
         raise InvalidRequest("MISSING_BODY", "request body is missing: send a JSON object")
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request body has {len(raw)} bytes, over the limit of {MAX_BODY_BYTES}")
     try:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:

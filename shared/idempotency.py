@@ -24,8 +24,11 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 RECORD_LIFETIME_SECONDS = 24 * 3600
 
 
-def run_once(app: Chalice, table_setting: str, operation: Callable[[], Response]) -> Response:
-    """Run `operation` for the current request, once per Idempotency-Key when the header is present."""
+def run_once(app: Chalice, table_setting: str, operation: Callable[[], Response], scope: str = "") -> Response:
+    """Run `operation` for the current request, once per Idempotency-Key when the header is present.
+
+    `scope` (the caller's subject) keeps one caller's keys apart from another's.
+    """
     request = app.current_request
     key = request.headers.get(HEADER)
     if key is None:
@@ -37,7 +40,7 @@ def run_once(app: Chalice, table_setting: str, operation: Callable[[], Response]
 
     payload = {
         # The key is scoped to the operation and path, so one key cannot replay another route's response.
-        "key": f"{app.app_name} {request.method} {request.context.get('resourcePath')} {request.uri_params} {key}",
+        "key": f"{app.app_name} {request.method} {request.context.get('resourcePath')} {request.uri_params} {scope} {key}",
         "body": _fingerprint(request.raw_body or b""),
     }
     execute, config = _idempotent(table_setting)
