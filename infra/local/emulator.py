@@ -15,15 +15,24 @@ _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_reque
 
 
 class CallCounter:
-    """Counts AWS API calls by service (`dynamodb`, `sqs`, ...) and by action."""
+    """Counts AWS API calls by service (`dynamodb`, `sqs`, ...) and by action, and their billing units (see metering.py)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._calls: Counter[tuple[str, str]] = Counter()
+        self._units: Counter[str] = Counter()
 
     def record(self, service: str, action: str) -> None:
         with self._lock:
             self._calls[(service, action)] += 1
+
+    def add_units(self, name: str, amount: float) -> None:
+        with self._lock:
+            self._units[name] += amount
+
+    def units(self) -> dict[str, float]:
+        with self._lock:
+            return dict(sorted(self._units.items()))
 
     def by_service(self) -> dict[str, int]:
         totals: Counter[str] = Counter()
@@ -49,10 +58,11 @@ CALLS_PATH = "/_tradewind/calls"
 
 
 def build_app(calls: CallCounter):
-    """moto's WSGI app, patched, with every call counted and DynamoDB requests serialised."""
+    """moto's WSGI app, patched, with every call counted and metered, and DynamoDB requests serialised."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from infra.local import moto_patches
+    from infra.local.metering import UsageMeter
 
     moto_patches.install()
     moto_app = DomainDispatcherApplication(create_backend_app)
@@ -60,18 +70,19 @@ def build_app(calls: CallCounter):
     # fail with "dictionary changed size during iteration". One request at
     # a time is also what makes the item-level rollback in moto_patches safe.
     dynamodb_lock = threading.Lock()
+    meter = UsageMeter(calls.add_units)
 
     def counting_app(environ, start_response):
         if environ.get("PATH_INFO") == CALLS_PATH:
-            body = json.dumps({"byService": calls.by_service(), "byAction": calls.by_action()}).encode()
+            body = json.dumps({"byService": calls.by_service(), "byAction": calls.by_action(), "units": calls.units()}).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         service, action = _service_and_action(environ)
         calls.record(service, action)
         if service == "dynamodb":
             with dynamodb_lock:
-                return list(moto_app(environ, start_response))
-        return moto_app(environ, start_response)
+                return list(meter.call(service, action, environ, start_response, moto_app))
+        return meter.call(service, action, environ, start_response, moto_app)
 
     return counting_app
 
@@ -121,6 +132,9 @@ class RemoteCallCounter:
 
     def by_action(self) -> dict[str, int]:
         return self._read()["byAction"]
+
+    def units(self) -> dict[str, float]:
+        return self._read()["units"]
 
 
 class MotoProcess:

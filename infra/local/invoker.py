@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import logging
+import math
 import queue
 import threading
 import time
@@ -74,6 +75,9 @@ class InProcessFunction:
         self._attribute = attribute
         self.invocations = 0
         self.errors = 0
+        # The sum of invocation durations, each rounded up to a whole millisecond as Lambda bills them.
+        self.billed_ms = 0
+        self._billing_lock = threading.Lock()
         if not self._source.is_file():
             raise FileNotFoundError(f"{function.name}: handler module {self._source} does not exist")
 
@@ -88,15 +92,22 @@ class InProcessFunction:
                 result = handler(event, context)
             except Exception as error:
                 self.errors += 1
+                duration = (time.perf_counter() - started) * 1000
+                self._bill(duration)
                 log.debug("function %s raised", self.function.name, exc_info=True)
-                raise FunctionError(self.function.name, error, (time.perf_counter() - started) * 1000) from error
+                raise FunctionError(self.function.name, error, duration) from error
             finally:
                 self._idle.put(handler)
             duration = (time.perf_counter() - started) * 1000
+            self._bill(duration)
             if duration > self.function.timeout * 1000:
                 # NOTE: a thread cannot be stopped, so an overrun is reported, not cut short as Lambda would.
                 log.warning("function %s ran %.0f ms, over its %d s timeout", self.function.name, duration, self.function.timeout)
             return Invocation(self.function.name, duration, result)
+
+    def _bill(self, duration_ms: float) -> None:
+        with self._billing_lock:
+            self.billed_ms += math.ceil(duration_ms)
 
     def _take_instance(self):
         try:

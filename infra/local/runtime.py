@@ -320,10 +320,15 @@ class LocalRuntime:
         return 200, {
             "endpointUrl": self.endpoint_url,
             "uptimeSeconds": round(time.time() - self.started_at, 1),
-            "invocations": {name: {"count": function.invocations, "errors": function.errors} for name, function in self.functions.items()},
+            # billedMs: durations rounded up to whole milliseconds per invocation, as Lambda bills; None for container functions.
+            "invocations": {
+                name: {"count": function.invocations, "errors": function.errors, "billedMs": getattr(function, "billed_ms", None)}
+                for name, function in self.functions.items()
+            },
             "sqsEndpointUrl": self.sqs_moto.url if self.sqs_moto else self.endpoint_url,
             "awsCalls": self._merged_calls("by_service") if self.moto else None,
             "awsCallsByAction": self._merged_calls("by_action") if self.moto else None,
+            "awsUnits": self._merged_calls("units") if self.moto else None,
             "queues": self.queue_depths(),
         }
 

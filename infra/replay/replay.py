@@ -63,7 +63,7 @@ def run(settings: ReplaySettings) -> dict:
     ReplayError when the runtime stays busy after the catalogue import.
     """
     data = dataset.load(settings.olist_dir, settings.limit, settings.stock_factor)
-    with _quiet_logs() as emulator_errors, _serve(settings) as base_url:
+    with quiet_logs() as emulator_errors, serve(settings) as base_url:
         api = ApiClient(base_url)
         log.info("importing %d products into %s", len(data.products), base_url)
         catalogue = import_catalogue(api, data.products, settings)
@@ -73,13 +73,13 @@ def run(settings: ReplaySettings) -> dict:
             raise ReplayError(f"the runtime at {base_url} still had queued messages {settings.idle_timeout} s after the catalogue import")
 
         log.info("replaying %d orders with %d workers", len(data.orders), settings.concurrency)
-        before = _stats(api)
+        before = read_stats(api)
         started = time.monotonic()
         outcomes = replay_orders(api, data, settings)
         duration = time.monotonic() - started
         # Release and retry messages may still be queued; they belong to this phase.
         idle_after = wait_until_idle(api, settings)
-        after = _stats(api)
+        after = read_stats(api)
         # The runtime started here stops with the replay, so its tables are audited now.
         audit = None if settings.target else run_audit(after["endpointUrl"], settings.report.with_name(settings.report.stem + "-audit.json"))
 
@@ -144,14 +144,15 @@ def wait_until_idle(api: ApiClient, settings: ReplaySettings) -> bool:
     return response.status_code == 200
 
 
-def _stats(api: ApiClient) -> dict:
+def read_stats(api: ApiClient) -> dict:
+    """Return the runtime's `/_runtime/stats`: invocations, AWS calls and their units, queue depths."""
     response = api.runtime("/_runtime/stats", timeout=30)
     response.raise_for_status()
     return response.json()
 
 
 @contextmanager
-def _serve(settings: ReplaySettings) -> Iterator[str]:
+def serve(settings: ReplaySettings) -> Iterator[str]:
     """Yield the base URL of the target, starting a local runtime on free ports when no target is set."""
     if settings.target:
         yield settings.target
@@ -183,7 +184,7 @@ REPLAY_VISIBILITY_TIMEOUT = 3
 
 
 @contextmanager
-def _quiet_logs() -> Iterator[_ErrorCounter]:
+def quiet_logs() -> Iterator[_ErrorCounter]:
     """Lower the noisy loggers for the duration, and count moto's failed requests instead of printing them."""
     previous = {name: logging.getLogger(name).level for name in QUIET_LEVELS}
     for name, level in QUIET_LEVELS.items():
