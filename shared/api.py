@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from chalice import Chalice, Response
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from shared.auth import caller_from, require_role
 from shared.http import check_identifier, endpoint, invalid_request, json_response, read_body
@@ -28,16 +27,12 @@ SIGNED = "signed"
 PUBLIC = "public"
 
 
-class ResponseModel(BaseModel):
-    """A response body: camelCase on the wire, fields the API does not show are dropped."""
+@dataclass(frozen=True)
+class Reply:
+    """A view's result with a status other than the operation's default, one of its `also` statuses."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
-
-
-class QueryModel(BaseModel):
-    """Query-string parameters: arrive as strings, so values are converted; unknown names are rejected."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    status: int
+    body: Any
 
 
 @dataclass(frozen=True)
@@ -51,6 +46,7 @@ class Operation:
     access: str
     response: Any
     status: int
+    also: tuple[int, ...]
     body: type[BaseModel] | None
     query: type[BaseModel] | None
     idempotent: bool
@@ -71,20 +67,26 @@ def operation(
     access: str,
     response: Any,
     status: int = 200,
+    also: tuple[int, ...] = (),
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     idempotency_table: str | None = None,
     errors: dict[int, tuple[str, ...]] | None = None,
+    signed_with: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register `view` as the route `method path` of `app`.
 
     `access` is a role (`customer`, `admin`), PUBLIC or SIGNED. The view
     receives the path parameters by name and, when it declares them, `caller`
     (a shared.auth.Caller), `query` and `body` (validated models). It returns
-    a chalice Response, or a value that `response` (a model or type) serialises
-    with `status`. `idempotency_table` names the setting of the domain's
-    idempotency table for POST and PUT operations.
+    a value that `response` (a model or type) serialises with `status`, or a
+    Reply with one of the `also` statuses. `idempotency_table` names the setting of the domain's
+    idempotency table for POST and PUT operations. A SIGNED operation names in
+    `signed_with` the setting that contains its secret's ARN; the signature is
+    verified before the body is read (shared.signatures).
     """
+    if (access == SIGNED) != (signed_with is not None):
+        raise ValueError(f"{method} {path}: signed_with names the secret of a SIGNED operation, and only of one")
     adapter = TypeAdapter(response)
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -96,6 +98,7 @@ def operation(
             access=access,
             response=response,
             status=status,
+            also=also,
             body=body,
             query=query,
             idempotent=idempotency_table is not None,
@@ -108,7 +111,11 @@ def operation(
             request = app.current_request
             arguments: dict[str, Any] = dict(path_parameters)
             caller = None
-            if access not in (PUBLIC, SIGNED):
+            if access == SIGNED:
+                from shared.signatures import verify_request
+
+                verify_request(request, signed_with)
+            elif access != PUBLIC:
                 caller = require_role(caller_from(request.context), access)
             if "caller" in wants:
                 arguments["caller"] = caller
@@ -153,10 +160,10 @@ def read_query(parameters: dict[str, str] | None, model: type[BaseModel]) -> Bas
 
 
 def _respond(result: Any, adapter: TypeAdapter, status: int) -> Response:
-    if isinstance(result, Response):
-        return result
+    if isinstance(result, Reply):
+        status, result = result.status, result.body
     try:
-        document = adapter.dump_python(adapter.validate_python(result), mode="json", by_alias=True)
+        document = adapter.dump_python(adapter.validate_python(result), mode="json", by_alias=True, exclude_none=True)
     except ValidationError as error:
         # The view built a body its own response model rejects: a bug, so a 500 and a log line.
         raise RuntimeError(f"response does not match {adapter}: {error}") from error

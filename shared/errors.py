@@ -60,10 +60,13 @@ class Unauthorized(DomainError):
 
 
 class Forbidden(DomainError):
-    """The caller is authenticated but lacks the role the operation requires."""
+    """The caller is authenticated but may not do this: a missing role, or acting for someone else."""
 
     status = 403
-    code = "FORBIDDEN"
+
+    def __init__(self, message: str, field: str | None = None, code: str = "FORBIDDEN") -> None:
+        super().__init__(message, field=field)
+        self.code = code
 
 
 class PayloadTooLarge(DomainError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from typing import Any
 
@@ -23,15 +24,34 @@ class FakeContext:
         return 10_000
 
 
-def api_event(method: str, resource: str, path: str, body: Any = None, raw_body: bytes | None = None, content_type: str = "application/json") -> dict:
-    """A proxy event for `path` matched to the template route `resource`."""
+def claims(subject: str, *roles: str, expires_in: float = 3600) -> dict:
+    """The request context API Gateway's authorizer adds for a valid token of `subject` with `roles`."""
+    return {"principalId": subject, "sub": subject, "roles": " ".join(roles), "exp": str(int(time.time() + expires_in))}
+
+
+def api_event(
+    method: str,
+    resource: str,
+    path: str,
+    body: Any = None,
+    raw_body: bytes | None = None,
+    content_type: str = "application/json",
+    authorizer: dict | None = None,
+    headers: dict[str, str] | None = None,
+    query: str = "",
+) -> dict:
+    """A proxy event for `path` (plus `query`) matched to the template route `resource`, with the authorizer's claims if given."""
     route = RouteTarget(method, resource, tuple(resource.strip("/").split("/")), function=None)
     parameters = route.match(path.strip("/").split("/"))
     assert parameters is not None, f"{path} does not match {resource}"
     if raw_body is None and body is not None:
         raw_body = json.dumps(body).encode()
-    headers = {"Content-Type": [content_type]} if content_type else {}
-    return build_event(route, parameters, method, path, headers, raw_body or b"", "127.0.0.1", "localhost")
+    all_headers = {"Content-Type": [content_type]} if content_type else {}
+    all_headers.update({name: [value] for name, value in (headers or {}).items()})
+    event = build_event(route, parameters, method, path + (f"?{query}" if query else ""), all_headers, raw_body or b"", "127.0.0.1", "localhost")
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = authorizer
+    return event
 
 
 def sqs_event(*bodies: str, queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:test") -> dict:
@@ -42,7 +62,7 @@ def sqs_event(*bodies: str, queue_arn: str = "arn:aws:sqs:us-east-1:123456789012
                 "messageId": str(uuid.uuid4()),
                 "receiptHandle": uuid.uuid4().hex,
                 "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(time.time() * 1000))},
                 "messageAttributes": {},
                 "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 (SQS's checksum)
                 "eventSource": "aws:sqs",

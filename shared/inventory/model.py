@@ -5,18 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StringConstraints
 
 from shared.messages import Line
+from shared.models import RequestModel
 from shared.money import Money
 
 MAX_STOCK = 10**9
 
 
-class PutProductRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, alias_generator=to_camel, populate_by_name=True)
-
+class PutProductRequest(RequestModel):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     category: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     price: Money
@@ -29,16 +27,3 @@ def units_by_sku(lines: tuple[Line, ...]) -> dict[str, int]:
     for line in lines:
         units[line.sku] += line.quantity
     return dict(sorted(units.items()))
-
-
-def product_view(product: dict) -> dict:
-    return {
-        "sku": product["sku"],
-        "name": product["name"],
-        "category": product["category"],
-        "price": product["price"],
-        "stock": product["stock"],
-        "reserved": product.get("reserved", 0),
-        "sold": product.get("sold", 0),
-        "updatedAt": product["updatedAt"],
-    }

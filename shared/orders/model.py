@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StringConstraints
 
 from shared.errors import InvalidRequest
 from shared.http import IDENTIFIER_PATTERN
+from shared.models import RequestModel
 from shared.money import CurrencyMismatch, Money
 
 # DynamoDB transactions take at most 100 items and a reservation writes one
@@ -32,6 +32,7 @@ class OrderStatus(str, Enum):
     PAYMENT_FAILED = "PAYMENT_FAILED"
     CANCELLED = "CANCELLED"
     EXPIRED = "EXPIRED"
+    REFUNDED = "REFUNDED"
 
 
 # For each state, the states an order may be in just before it. An event that
@@ -46,19 +47,17 @@ PREVIOUS_STATES: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.DELIVERED: frozenset({OrderStatus.PAID, OrderStatus.SHIPPED}),
     OrderStatus.CANCELLED: frozenset({OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.PAID}),
     OrderStatus.EXPIRED: frozenset({OrderStatus.PENDING, OrderStatus.RESERVED}),
+    # A paid order that has not shipped is cancelled instead, which also releases its stock.
+    OrderStatus.REFUNDED: frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED}),
 }
 
 FINAL_STATES = frozenset(
-    {OrderStatus.DELIVERED, OrderStatus.REJECTED, OrderStatus.PAYMENT_FAILED, OrderStatus.CANCELLED, OrderStatus.EXPIRED}
+    {OrderStatus.DELIVERED, OrderStatus.REJECTED, OrderStatus.PAYMENT_FAILED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REFUNDED}
 )
 # States in which the order still waits for its payment and can expire.
 AWAITING_PAYMENT = frozenset({OrderStatus.PENDING, OrderStatus.RESERVED})
 # States after which a late StockReserved or PaymentCaptured must be undone.
 ABANDONED_STATES = frozenset({OrderStatus.CANCELLED, OrderStatus.EXPIRED})
-
-
-class RequestModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, alias_generator=to_camel, populate_by_name=True)
 
 
 class LineRequest(RequestModel):
@@ -71,7 +70,9 @@ class PaymentRequest(RequestModel):
 
 
 class PlaceOrderRequest(RequestModel):
-    customer_id: Identifier
+    # The customer is the token's subject; a customerId, if sent, must be that subject
+    # (an admin may place an order for any customer).
+    customer_id: Identifier | None = None
     lines: Annotated[list[LineRequest], Field(min_length=1, max_length=MAX_LINES)]
     payment: PaymentRequest
 
@@ -113,23 +114,24 @@ def order_id_for(customer_id: str, idempotency_key: str | None) -> str:
 
 def new_order(
     request: PlaceOrderRequest,
+    customer_id: str,
     lines: list[PricedLine],
     payment_timeout: timedelta,
     order_id: str | None = None,
     now: datetime | None = None,
 ) -> dict:
-    """Build the stored document of a new PENDING order that expires unpaid after `payment_timeout`."""
+    """Build the stored document of `customer_id`'s new PENDING order that expires unpaid after `payment_timeout`."""
     total = Money.zero(lines[0].unit_price.currency)
     for line in lines:
         total = total + line.line_total
     created = now or datetime.now(timezone.utc)
     timestamp = created.isoformat()
     return {
-        "orderId": order_id or order_id_for(request.customer_id, None),
+        "orderId": order_id or order_id_for(customer_id, None),
         "version": 1,
         "awaitingPayment": "1",
         "paymentDeadline": (created + payment_timeout).isoformat(),
-        "customerId": request.customer_id,
+        "customerId": customer_id,
         "status": OrderStatus.PENDING.value,
         "lines": [line.model_dump(by_alias=True) for line in lines],
         "total": total.model_dump(),
@@ -139,9 +141,3 @@ def new_order(
         "createdAt": timestamp,
         "updatedAt": timestamp,
     }
-
-
-def public_view(order: dict) -> dict:
-    """Return the order as the API shows it, without internal fields."""
-    hidden = {"paymentToken", "outbox", "awaitingPayment", "requestHash"}
-    return {key: value for key, value in order.items() if key not in hidden}

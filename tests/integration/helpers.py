@@ -8,7 +8,11 @@ import os
 import boto3
 
 from shared.messages import parse_message
-from tests.events import FakeContext, api_event, response_json
+from tests.events import FakeContext, api_event, claims, response_json
+
+# Callers as API Gateway's authorizer describes them.
+CUSTOMER = claims("c1", "customer")
+ADMIN = claims("staff", "admin")
 
 def sqs():
     return _sqs_client(os.environ["AWS_ENDPOINT_URL"])
@@ -40,8 +44,9 @@ def queue_depth(queue_url: str) -> int:
     return sum(int(value) for value in attributes.values())
 
 
-def call(app, method: str, resource: str, path: str, body=None, **kwargs) -> tuple[int, dict]:
-    response = app(api_event(method, resource, path, body, **kwargs), FakeContext())
+def call(app, method: str, resource: str, path: str, body=None, caller: dict | None = CUSTOMER, **kwargs) -> tuple[int, dict]:
+    """Invoke an HTTP handler as `caller` (None: no token); returns the status and the JSON body."""
+    response = app(api_event(method, resource, path, body, authorizer=caller, **kwargs), FakeContext())
     return response["statusCode"], response_json(response)
 
 

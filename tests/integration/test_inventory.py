@@ -13,13 +13,13 @@ from functions.inventory.release_stock import app as release_stock
 from functions.inventory.reserve_stock import app as reserve_stock
 from shared.inventory import table
 from shared.messages import CommitStock, Line, OrderPlaced, ProductPriced, ReleaseStock, StockRejected, StockReserved
-from tests.integration.helpers import call, deliver, product_body, receive_all
+from tests.integration.helpers import ADMIN, call, deliver, product_body, receive_all
 
 PRODUCT = "/products/{sku}"
 
 
 def put(sku: str, stock: int, **price) -> tuple[int, dict]:
-    return call(put_product.app, "PUT", PRODUCT, f"/products/{sku}", product_body(stock, **price))
+    return call(put_product.app, "PUT", PRODUCT, f"/products/{sku}", product_body(stock, **price), caller=ADMIN)
 
 
 def stock_of(sku: str) -> dict:
@@ -60,7 +60,7 @@ def test_put_product_publishes_price(deployment):
     ],
 )
 def test_put_product_rejects_bad_body(deployment, body, code, field):
-    status, document = call(put_product.app, "PUT", PRODUCT, "/products/mug", body)
+    status, document = call(put_product.app, "PUT", PRODUCT, "/products/mug", body, caller=ADMIN)
 
     assert status == 400
     assert document["error"]["code"] == code
@@ -70,7 +70,7 @@ def test_put_product_rejects_bad_body(deployment, body, code, field):
 
 
 def test_put_product_rejects_bad_json(deployment):
-    status, document = call(put_product.app, "PUT", PRODUCT, "/products/mug", raw_body=b'{"name": ')
+    status, document = call(put_product.app, "PUT", PRODUCT, "/products/mug", raw_body=b'{"name": ', caller=ADMIN)
 
     assert status == 400
     assert document["error"]["code"] == "INVALID_JSON"
@@ -78,7 +78,7 @@ def test_put_product_rejects_bad_json(deployment):
 
 
 def test_put_product_rejects_other_media_type(deployment):
-    status, document = call(put_product.app, "PUT", PRODUCT, "/products/mug", product_body(1), content_type="text/plain")
+    status, document = call(put_product.app, "PUT", PRODUCT, "/products/mug", product_body(1), content_type="text/plain", caller=ADMIN)
 
     assert status == 415
     assert document["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"

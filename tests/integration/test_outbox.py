@@ -65,9 +65,9 @@ def test_crashed_place_order_retry_writes_once(deployment, monkeypatch):
 
 
 def _event(body, key):
-    from tests.events import api_event
+    from tests.events import api_event, claims
 
-    event = api_event("POST", "/orders", "/orders", body)
+    event = api_event("POST", "/orders", "/orders", body, authorizer=claims("c1", "customer"))
     event["headers"]["Idempotency-Key"] = key
     event["multiValueHeaders"]["Idempotency-Key"] = [key]
     return event

@@ -27,7 +27,7 @@ def test_order_id_repeats_for_same_idempotency_key():
 def test_new_order_totals_lines():
     placed = request(("mug", 2), ("cup", 3))
 
-    order = new_order(placed, price_lines(placed.lines, PRICES), timedelta(minutes=15), now=NOW)
+    order = new_order(placed, "c1", price_lines(placed.lines, PRICES), timedelta(minutes=15), now=NOW)
 
     assert order["status"] == "PENDING"
     assert order["paymentDeadline"] == "2026-01-01T00:15:00+00:00"
@@ -60,6 +60,7 @@ def test_second_currency_is_rejected():
         (OrderStatus.SHIPPED, {OrderStatus.PAID}),
         (OrderStatus.DELIVERED, {OrderStatus.PAID, OrderStatus.SHIPPED}),
         (OrderStatus.CANCELLED, {OrderStatus.PENDING, OrderStatus.RESERVED, OrderStatus.PAID}),
+        (OrderStatus.REFUNDED, {OrderStatus.SHIPPED, OrderStatus.DELIVERED}),
         (OrderStatus.EXPIRED, {OrderStatus.PENDING, OrderStatus.RESERVED}),
     ],
 )
@@ -67,6 +68,8 @@ def test_state_machine_moves_forward_only(target, allowed_from):
     assert PREVIOUS_STATES[target] == allowed_from
 
 
-def test_final_states_have_no_way_out():
-    for final in FINAL_STATES:
-        assert all(final not in sources for sources in PREVIOUS_STATES.values())
+def test_final_states_have_no_way_out_but_a_refund():
+    for target, sources in PREVIOUS_STATES.items():
+        if target is not OrderStatus.REFUNDED:
+            assert not sources & FINAL_STATES, target
+    assert PREVIOUS_STATES[OrderStatus.REFUNDED] & FINAL_STATES == {OrderStatus.DELIVERED}

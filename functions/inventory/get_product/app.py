@@ -1,17 +1,17 @@
 """GET /products/{sku}: the product with its current sellable stock."""
 
+from shared.api import PUBLIC, operation
 from shared.errors import NotFound
-from shared.http import check_identifier, create_app, endpoint, json_response
+from shared.http import create_app
 from shared.inventory import table
-from shared.inventory.model import product_view
+from shared.inventory.schemas import Product
 
 app = create_app("get-product")
 
 
-@app.route("/products/{sku}", methods=["GET"])
-@endpoint
-def get_product(sku):
-    product = table.get_product(check_identifier(sku, "sku"))
+@operation(app, "GET", "/products/{sku}", summary="Get a product", access=PUBLIC, response=Product, errors={404: ("PRODUCT_NOT_FOUND",)})
+def get_product(sku: str):
+    product = table.get_product(sku)
     if product is None:
         raise NotFound("PRODUCT_NOT_FOUND", f"product {sku!r} does not exist")
-    return json_response(200, product_view(product))
+    return product

@@ -1,11 +1,14 @@
 """POST /orders/{orderId}/cancel: cancel an order that has not shipped, releasing its stock and refunding its payment."""
 
-from shared.errors import Conflict, NotFound
-from shared.http import check_identifier, create_app, endpoint, json_response
-from shared.idempotency import run_once
+from shared.api import operation
+from shared.auth import CUSTOMER, Caller
+from shared.errors import Conflict
+from shared.http import create_app
 from shared.messages import CancelShipment, RefundPayment, ReleaseStock
 from shared.orders import table
-from shared.orders.model import OrderStatus, public_view
+from shared.orders.access import visible_order
+from shared.orders.model import OrderStatus
+from shared.orders.schemas import Order
 from shared.outbox import entries
 
 app = create_app("cancel-order")
@@ -13,33 +16,34 @@ app = create_app("cancel-order")
 _SHIPPED = {OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value}
 
 
-@app.route("/orders/{orderId}/cancel", methods=["POST"])
-@endpoint
-def cancel_order(orderId):
-    check_identifier(orderId, "orderId")
-    return run_once(app, "ORDERS_IDEMPOTENCY_TABLE", lambda: _cancel(orderId))
-
-
-def _cancel(order_id: str):
-    order = table.get_order(order_id)
-    if order is None:
-        raise NotFound("ORDER_NOT_FOUND", f"order {order_id!r} does not exist")
+@operation(
+    app,
+    "POST",
+    "/orders/{orderId}/cancel",
+    summary="Cancel one of your orders before it ships",
+    access=CUSTOMER,
+    response=Order,
+    idempotency_table="ORDERS_IDEMPOTENCY_TABLE",
+    errors={404: ("ORDER_NOT_FOUND",), 409: ("ORDER_ALREADY_SHIPPED", "ORDER_NOT_CANCELLABLE", "IDEMPOTENCY_KEY_REUSED", "REQUEST_IN_PROGRESS")},
+)
+def cancel_order(orderId: str, caller: Caller):
+    order = visible_order(orderId, caller)
     if order["status"] == OrderStatus.CANCELLED.value:
-        return json_response(200, public_view(order))
+        return order
     if order["status"] in _SHIPPED:
-        raise Conflict("ORDER_ALREADY_SHIPPED", f"order {order_id!r} is {order['status']} and can no longer be cancelled")
+        raise Conflict("ORDER_ALREADY_SHIPPED", f"order {orderId!r} is {order['status']} and can no longer be cancelled")
 
-    messages = [("RELEASE_STOCK_QUEUE_URL", ReleaseStock(order_id=order_id))]
+    messages = [("RELEASE_STOCK_QUEUE_URL", ReleaseStock(order_id=orderId))]
     if order["status"] == OrderStatus.PAID.value:
-        messages.append(("REFUND_PAYMENT_QUEUE_URL", RefundPayment(order_id=order_id)))
+        messages.append(("REFUND_PAYMENT_QUEUE_URL", RefundPayment(order_id=orderId)))
         if order.get("shipmentId"):
-            messages.append(("CANCEL_SHIPMENT_QUEUE_URL", CancelShipment(order_id=order_id, shipment_id=order["shipmentId"])))
+            messages.append(("CANCEL_SHIPMENT_QUEUE_URL", CancelShipment(order_id=orderId, shipment_id=order["shipmentId"])))
 
     # The move is conditional on the states read above being still allowed, so
     # a shipment scanned in the meantime makes it fail instead of cancelling.
-    if not table.move_order(order_id, OrderStatus.CANCELLED, entries(*messages)):
-        current = table.get_order(order_id)
+    if not table.move_order(orderId, OrderStatus.CANCELLED, entries(*messages)):
+        current = table.get_order(orderId)
         if current["status"] == OrderStatus.CANCELLED.value:
-            return json_response(200, public_view(current))
-        raise Conflict("ORDER_NOT_CANCELLABLE", f"order {order_id!r} is {current['status']} and cannot be cancelled")
-    return json_response(200, public_view(table.get_order(order_id)))
+            return current
+        raise Conflict("ORDER_NOT_CANCELLABLE", f"order {orderId!r} is {current['status']} and cannot be cancelled")
+    return table.get_order(orderId)

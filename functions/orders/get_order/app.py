@@ -1,17 +1,14 @@
 """GET /orders/{orderId}: the order with its status, priced lines, total and shipment."""
 
-from shared.errors import NotFound
-from shared.http import check_identifier, create_app, endpoint, json_response
-from shared.orders import table
-from shared.orders.model import public_view
+from shared.api import operation
+from shared.auth import CUSTOMER, Caller
+from shared.http import create_app
+from shared.orders.access import visible_order
+from shared.orders.schemas import Order
 
 app = create_app("get-order")
 
 
-@app.route("/orders/{orderId}", methods=["GET"])
-@endpoint
-def get_order(orderId):
-    order = table.get_order(check_identifier(orderId, "orderId"))
-    if order is None:
-        raise NotFound("ORDER_NOT_FOUND", f"order {orderId!r} does not exist")
-    return json_response(200, public_view(order))
+@operation(app, "GET", "/orders/{orderId}", summary="Get one of your orders", access=CUSTOMER, response=Order, errors={404: ("ORDER_NOT_FOUND",)})
+def get_order(orderId: str, caller: Caller):
+    return visible_order(orderId, caller)

@@ -1,0 +1,15 @@
+"""GET /orders: the caller's own orders, newest first, a page at a time."""
+
+from shared.api import operation
+from shared.auth import CUSTOMER, Caller
+from shared.http import create_app
+from shared.orders.queries import customer_orders
+from shared.orders.schemas import OrderListQuery, OrderPage
+
+app = create_app("list-orders")
+
+
+@operation(app, "GET", "/orders", summary="List your orders, newest first", access=CUSTOMER, response=OrderPage, query=OrderListQuery)
+def list_orders(caller: Caller, query: OrderListQuery):
+    items, next_cursor = customer_orders(caller.subject, query.limit, query.cursor)
+    return {"items": items, "nextCursor": next_cursor}
