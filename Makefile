@@ -9,7 +9,7 @@ PORT ?= 3000
 OLIST_DIR ?= ../shared/data/olist
 export PORT OLIST_DIR
 
-.PHONY: run test unit integration e2e lint replay audit redrive clean
+.PHONY: run test unit integration e2e lint monitoring replay audit redrive clean
 
 $(STAMP): requirements/function.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ $(STAMP): requirements/function.txt requirements/dev.txt
 ## run: serve the API on http://127.0.0.1:$(PORT) with moto as the AWS endpoint (Ctrl-C stops)
 run: $(STAMP)
 	$(BIN)/python -m infra.local
+
+.PHONY: token
+
+## token: print a bearer token from the runtime on PORT (CUSTOMER=c1 for a customer, ADMIN=1 for an admin; TTL=seconds)
+token: $(STAMP)
+	@$(BIN)/python -m infra.local.token $(if $(CUSTOMER),--customer '$(CUSTOMER)') $(if $(ADMIN),--admin) $(if $(TTL),--ttl '$(TTL)')
 
 ## test: lint the template, then run unit, integration and end-to-end tests
 test: $(STAMP) lint
@@ -37,6 +43,10 @@ e2e: $(STAMP)
 ## lint: check template.yaml with cfn-lint
 lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
+
+## monitoring: rewrite the generated alarms and dashboard of template.yaml from its functions and queues
+monitoring: $(STAMP)
+	$(BIN)/python -m infra.template.monitoring
 
 ## replay: replay the Olist orders through the API (TARGET=url uses a running `make run`)
 replay: $(STAMP)
@@ -89,3 +99,25 @@ local: $(STAMP)
 ## sam-validate: validate template.yaml with `sam validate --lint`
 sam-validate: $(SAM_STAMP)
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint
+
+# The API's OpenAPI document and fuzzing against it
+
+FUZZ_VENV := .venv-fuzz
+FUZZ_STAMP := $(FUZZ_VENV)/.installed
+SCHEMATHESIS_VERSION ?= 4.32.5
+
+.PHONY: openapi fuzz
+
+$(FUZZ_STAMP):
+	$(PYTHON) -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/pip install --quiet --upgrade pip
+	$(FUZZ_VENV)/bin/pip install --quiet schemathesis==$(SCHEMATHESIS_VERSION)
+	touch $(FUZZ_STAMP)
+
+## openapi: regenerate docs/openapi.json from the functions' declared operations
+openapi: $(STAMP)
+	$(BIN)/python -m infra.api.openapi
+
+## fuzz: run schemathesis over docs/openapi.json against a fresh local runtime (TARGET=url uses a running one)
+fuzz: $(STAMP) $(FUZZ_STAMP)
+	SCHEMATHESIS=$(FUZZ_VENV)/bin/st $(BIN)/python -m infra.api.fuzz

@@ -71,4 +71,4 @@ class Forbidden(DomainError):
 
 class PayloadTooLarge(DomainError):
     status = 413
-    code = "BODY_TOO_LARGE"
+    code = "PAYLOAD_TOO_LARGE"

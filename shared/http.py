@@ -17,6 +17,7 @@ from chalice import Chalice, Response
 from pydantic import BaseModel, ValidationError
 
 from shared.errors import DomainError, InvalidRequest, PayloadTooLarge
+from shared.observability import observe_requests
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ _identifier = re.compile(IDENTIFIER_PATTERN)
 
 def create_app(name: str) -> Chalice:
     app = Chalice(app_name=name)
+    app.register_middleware(observe_requests, "http")
     app.register_middleware(_rewrite_chalice_errors, "http")
     return app
 
@@ -58,7 +60,7 @@ def endpoint(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
         except DomainError as error:
             log.info("request rejected", extra={"code": error.code, "field": error.field})
-            return Response(body=error.to_body(), status_code=error.status)
+            return json_response(error.status, error.to_body())
 
     return respond
 

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
+from infra.local.identity import JWKS_PATH, TOKENS_PATH
 from infra.local.invoker import FunctionError
 
 log = logging.getLogger("tradewind.runtime")
@@ -27,6 +28,7 @@ class RouteTarget:
     path: str
     segments: tuple[str, ...]
     function: Any  # an object with invoke(event) -> Invocation
+    authorizer: Any = None  # an infra.local.authorizers.TokenAuthorizer, None for a public route
 
     def match(self, segments: list[str]) -> dict[str, str] | None:
         if len(segments) != len(self.segments):
@@ -99,6 +101,14 @@ def build_event(route: RouteTarget, parameters: dict[str, str], method: str, raw
     }
 
 
+# The bodies of the template's GatewayResponses for authorizer outcomes (UNAUTHORIZED, ACCESS_DENIED, DEFAULT_5XX).
+AUTHORIZER_ERRORS = {
+    401: ("UNAUTHORIZED", "the bearer token is missing, invalid or expired: send Authorization: Bearer <token> with a valid token"),
+    403: ("FORBIDDEN", "the token does not allow this request"),
+    500: ("INTERNAL_ERROR", "the authorizer failed; see the runtime log"),
+}
+
+
 def error_body(code: str, message: str) -> bytes:
     # Compact, like the functions' own JSON bodies.
     return json.dumps({"error": {"code": code, "message": message}}, separators=(",", ":")).encode()
@@ -110,10 +120,12 @@ class Gateway(ThreadingHTTPServer):
     # burst of clients connects at once.
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], router: Router, runtime_routes: dict[str, Callable[[dict], tuple[int, Any]]]) -> None:
+    def __init__(self, address: tuple[str, int], router: Router, runtime_routes: dict[str, Callable[[dict], tuple[int, Any]]], identity: Any = None) -> None:
         super().__init__(address, _Handler)
         self.router = router
         self.runtime_routes = runtime_routes
+        # An infra.local.identity.LocalIdentityProvider: serves its JWKS and mints development tokens.
+        self.identity = identity
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -137,6 +149,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
 
+        if self.server.identity is not None and path in (JWKS_PATH, TOKENS_PATH):
+            self._handle_identity(path, body)
+            return
         if path.startswith("/_runtime/"):
             self._handle_runtime(path)
             return
@@ -150,6 +165,12 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in self.headers.items():
             headers.setdefault(name, []).append(value)
         event = build_event(route, parameters, self.command, self.path, headers, body, self.client_address[0], self.headers.get("Host", ""))
+        if route.authorizer is not None:
+            decision = route.authorizer.authorize(self.headers.get(route.authorizer.header), self.command, path)
+            if decision.context is None:
+                self._send(decision.status, error_body(*AUTHORIZER_ERRORS[decision.status]))
+                return
+            event["requestContext"]["authorizer"] = decision.context
 
         try:
             invocation = route.function.invoke(event)
@@ -172,6 +193,17 @@ class _Handler(BaseHTTPRequestHandler):
         query = dict(parse_qsl(urlsplit(self.path).query))
         status, document = handler(query)
         self._send(status, json.dumps(document).encode())
+
+    def _handle_identity(self, path: str, body: bytes) -> None:
+        identity = self.server.identity
+        if path == JWKS_PATH and self.command == "GET":
+            self._send(200, json.dumps(identity.jwks()).encode())
+        elif path == TOKENS_PATH and self.command == "POST":
+            status, document = identity.handle_token_request(body)
+            self._send(status, json.dumps(document).encode())
+        else:
+            allowed = "GET" if path == JWKS_PATH else "POST"
+            self._send(405, error_body("METHOD_NOT_ALLOWED", f"{path} accepts only {allowed}"))
 
     def _send_proxy_response(self, response: dict) -> None:
         body = response.get("body") or ""

@@ -12,14 +12,18 @@ import itertools
 import logging
 import math
 import queue
+import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+from infra.local.telemetry import Telemetry
 from infra.local.template import Function
+from shared.observability import PER_FUNCTION_SETTINGS, function_settings
 
 log = logging.getLogger("tradewind.runtime")
 
@@ -64,9 +68,12 @@ class InProcessFunction:
 
     _instance_numbers = itertools.count()
 
-    def __init__(self, function: Function, root: Path, region: str, concurrency: int) -> None:
+    def __init__(self, function: Function, root: Path, region: str, concurrency: int, telemetry: Telemetry | None = None) -> None:
         self.function = function
         self._root = root
+        self._telemetry = telemetry
+        # The settings that differ between functions, which the process's one environment cannot hold.
+        self._settings = {name: value for name, value in function.environment.items() if name in PER_FUNCTION_SETTINGS and isinstance(value, str)}
         self._region = region
         self._idle: queue.LifoQueue = queue.LifoQueue()
         self._slots = threading.Semaphore(concurrency)
@@ -83,7 +90,7 @@ class InProcessFunction:
 
     def invoke(self, event: dict) -> Invocation:
         """Invoke with `event`; raises FunctionError when the handler raises."""
-        with self._slots:
+        with self._slots, self._observed():
             handler = self._take_instance()
             self.invocations += 1
             context = LambdaContext(self.function, self._region)
@@ -105,6 +112,18 @@ class InProcessFunction:
                 log.warning("function %s ran %.0f ms, over its %d s timeout", self.function.name, duration, self.function.timeout)
             return Invocation(self.function.name, duration, result)
 
+    @contextmanager
+    def _observed(self) -> Iterator[None]:
+        """Run the block with this function's own settings and its stdout captured for the runtime's telemetry."""
+        capture = self._telemetry.capture(self.function.name) if self._telemetry else nullcontext()
+        with capture, function_settings(self._settings):
+            try:
+                yield
+            except FunctionError as error:
+                if self._telemetry:
+                    self._telemetry.record_error(self.function.name, error.error)
+                raise
+
     def _bill(self, duration_ms: float) -> None:
         with self._billing_lock:
             self.billed_ms += math.ceil(duration_ms)
@@ -119,5 +138,7 @@ class InProcessFunction:
         name = f"tradewind_function_{self.function.name}_{next(self._instance_numbers)}"
         spec = importlib.util.spec_from_file_location(name, self._source)
         module = importlib.util.module_from_spec(spec)
+        # Registered as a normal import would be: dataclasses and pydantic look their module up by name.
+        sys.modules[name] = module
         spec.loader.exec_module(module)
         return getattr(module, self._attribute)

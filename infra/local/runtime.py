@@ -13,14 +13,16 @@ from typing import Any
 
 from infra.environment import read_number
 from infra.local import guard
-from infra.local.containers import ContainerFunction
+from infra.local.authorizers import TokenAuthorizer
+from infra.local.containers import ContainerFunction, EndpointRelay
 from infra.local.emulator import MotoProcess
-from infra.local.gateway import Gateway, RouteTarget, Router
+from infra.local.gateway import STAGE, Gateway, RouteTarget, Router
+from infra.local.identity import JWKS_PATH, LocalIdentityProvider
 from infra.local.invoker import ACCOUNT_ID, FunctionError, InProcessFunction
 from infra.local.pollers import CHAOS_KINDS, Activity, QueuePoller
 from infra.local.streams import StreamPoller
 from infra.local.provision import Deployment, provision
-from infra.local.template import Template, TemplateError, load
+from infra.local.template import Authorizer, Route, Template, TemplateError, load, route_authorizer
 
 log = logging.getLogger("tradewind.runtime")
 
@@ -109,6 +111,11 @@ class LocalRuntime:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._gateway: Gateway | None = None
+        self._gateway_serving = False
+        # Containers reach the gateway's JWKS through this relay (INVOKE=container only).
+        self._gateway_relay: EndpointRelay | None = None
+        self.identity = LocalIdentityProvider()
+        self._authorizers: dict[Authorizer, TokenAuthorizer] = {}
         self._sqs: Any = None
         self.started_at = time.time()
         self._saved_environment: dict[str, str] | None = None
@@ -146,8 +153,11 @@ class LocalRuntime:
         # Every poller thread shares this client, so it needs a connection per thread.
         self._sqs = session.client("sqs", config=Config(max_pool_connections=64))
         self._streams = session.client("dynamodbstreams")
+        # The gateway's port is part of the authorizer's JWKS URL, so it is bound before the functions get their environment.
+        self._bind_gateway()
+        parameters = {**self.settings.parameters, **self._identity_parameters()}
         self.deployment = provision(
-            self.template, session.client("dynamodb"), self._sqs, self.settings.stack_name, self.settings.visibility_timeout, self.settings.parameters
+            self.template, session.client("dynamodb"), self._sqs, self.settings.stack_name, self.settings.visibility_timeout, parameters
         )
         self._configure_function_environment()
 
@@ -166,13 +176,17 @@ class LocalRuntime:
     def stop(self) -> None:
         self._stopping.set()
         if self._gateway is not None:
-            self._gateway.shutdown()
+            # shutdown() waits for serve_forever to return, so it would hang on a gateway that never served.
+            if self._gateway_serving:
+                self._gateway.shutdown()
             self._gateway.server_close()
         for thread in self._threads:
             thread.join(timeout=30)
         for function in self.functions.values():
             if isinstance(function, ContainerFunction):
                 function.stop()
+        if self._gateway_relay is not None:
+            self._gateway_relay.release()
         for emulator in (self.moto, self.sqs_moto):
             if emulator is not None:
                 emulator.stop()
@@ -284,14 +298,37 @@ class LocalRuntime:
 
     def _start_gateway(self) -> None:
         routes = [
-            RouteTarget(route.method, route.path, tuple(route.path.strip("/").split("/")), self.functions[function.name])
+            RouteTarget(route.method, route.path, tuple(route.path.strip("/").split("/")), self.functions[function.name], self._route_authorizer(route))
             for function in self.template.functions.values()
             for route in function.routes
         ]
         runtime_routes = {"/_runtime/stats": self._stats, "/_runtime/idle": self._wait_idle}
-        self._gateway = Gateway((self.settings.host, self.settings.port), Router(routes), runtime_routes)
+        self._gateway.router = Router(routes)
+        self._gateway.runtime_routes = runtime_routes
         thread = threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True)
         thread.start()
+        self._gateway_serving = True
+
+    def _bind_gateway(self) -> None:
+        # Connections that arrive before _start_gateway wait in the listen backlog.
+        self._gateway = Gateway((self.settings.host, self.settings.port), Router([]), {}, identity=self.identity)
+
+    def _identity_parameters(self) -> dict[str, str]:
+        """Point the template's JwksUrl, TokenIssuer and TokenAudience at this runtime's identity provider."""
+        jwks_url = self.url + JWKS_PATH
+        if self.settings.invoke == "container":
+            self._gateway_relay = EndpointRelay.acquire(self.url)
+            jwks_url = self._gateway_relay.container_url + JWKS_PATH
+        parameters = self.identity.template_parameters(jwks_url)
+        return {name: value for name, value in parameters.items() if name in self.template.parameters}
+
+    def _route_authorizer(self, route: Route) -> TokenAuthorizer | None:
+        authorizer = route_authorizer(self.template, route)
+        if authorizer is None:
+            return None
+        if authorizer not in self._authorizers:
+            self._authorizers[authorizer] = TokenAuthorizer(authorizer, self.functions[authorizer.function], self.settings.region, STAGE)
+        return self._authorizers[authorizer]
 
     def queue_depths(self) -> dict[str, dict[str, int]]:
         depths = {}

@@ -43,6 +43,24 @@ _CloudFormationLoader.add_multi_constructor("!", _construct_intrinsic)
 class Route:
     method: str
     path: str
+    api: str | None = None  # logical id of the Api resource (RestApiId)
+    auth: str | None = None  # the event's Auth.Authorizer: an authorizer's name, NONE, or None for the Api's default
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    """A Lambda TOKEN authorizer of an API, as SAM's Auth.Authorizers declares it."""
+
+    name: str
+    function: str  # logical id of the authorizer function
+    header: str  # the request header whose value is the token
+    reauthorize_every: int  # seconds a decision is cached per token; 0 turns the cache off
+
+
+@dataclass(frozen=True)
+class Api:
+    authorizers: dict[str, Authorizer]
+    default_authorizer: str | None
 
 
 @dataclass(frozen=True)
@@ -95,6 +113,7 @@ class Template:
     queues: dict[str, dict]
     functions: dict[str, Function]
     parameters: dict[str, str] = field(default_factory=dict)
+    apis: dict[str, Api] = field(default_factory=dict)
 
 
 def load(path: str | Path) -> Template:
@@ -110,7 +129,7 @@ def load(path: str | Path) -> Template:
         if res["Type"] == "AWS::Serverless::Function"
     }
     parameters = {name: str(spec.get("Default", "")) for name, spec in document.get("Parameters", {}).items()}
-    return Template(tables=tables, queues=queues, functions=functions, parameters=parameters)
+    return Template(tables=tables, queues=queues, functions=functions, parameters=parameters, apis=_read_apis(resources, functions))
 
 
 def _read_function(name: str, resource: dict, globals_: dict) -> Function:
@@ -133,7 +152,15 @@ def _read_function(name: str, resource: dict, globals_: dict) -> Function:
     for event_name, event in properties.get("Events", {}).items():
         event_properties = event.get("Properties", {})
         if event["Type"] == "Api":
-            function.routes.append(Route(method=event_properties["Method"].upper(), path=event_properties["Path"]))
+            api = event_properties.get("RestApiId")
+            function.routes.append(
+                Route(
+                    method=event_properties["Method"].upper(),
+                    path=event_properties["Path"],
+                    api=api["Ref"] if isinstance(api, dict) and "Ref" in api else None,
+                    auth=event_properties.get("Auth", {}).get("Authorizer"),
+                )
+            )
         elif event["Type"] == "SQS":
             queue = event_properties["Queue"]
             if not (isinstance(queue, dict) and "Fn::GetAtt" in queue):
@@ -164,3 +191,58 @@ def _read_function(name: str, resource: dict, globals_: dict) -> Function:
         else:
             raise TemplateError(f"{name}.{event_name}: event type {event['Type']} is not supported by the local runtime")
     return function
+
+
+def route_authorizer(template: Template, route: Route) -> Authorizer | None:
+    """Return the authorizer that API Gateway runs before `route`'s function, or None for a public route.
+
+    A route takes its Api's DefaultAuthorizer unless its own Auth.Authorizer
+    names another one or NONE. A route without RestApiId belongs to SAM's
+    implicit API, which declares no authorizer here.
+    """
+    api = template.apis.get(route.api) if route.api else None
+    if api is None:
+        return None
+    name = route.auth or api.default_authorizer
+    if name is None or name == "NONE":
+        return None
+    return api.authorizers[name]
+
+
+def _read_apis(resources: dict, functions: dict[str, Function]) -> dict[str, Api]:
+    """Read each AWS::Serverless::Api's Lambda authorizers and check that every route names one it has."""
+    apis = {}
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Api":
+            continue
+        auth = resource.get("Properties", {}).get("Auth", {})
+        authorizers = {key: _read_authorizer(name, key, spec, functions) for key, spec in auth.get("Authorizers", {}).items()}
+        default = auth.get("DefaultAuthorizer")
+        if default is not None and default not in authorizers:
+            raise TemplateError(f"{name}: DefaultAuthorizer {default} is not one of its Auth.Authorizers {sorted(authorizers)}")
+        apis[name] = Api(authorizers=authorizers, default_authorizer=default)
+
+    for function in functions.values():
+        for route in function.routes:
+            if route.auth in (None, "NONE"):
+                continue
+            if route.api not in apis or route.auth not in apis[route.api].authorizers:
+                raise TemplateError(f"{function.name}: route {route.method} {route.path} names the authorizer {route.auth}, which its Api does not declare")
+    return apis
+
+
+def _read_authorizer(api: str, name: str, spec: dict, functions: dict[str, Function]) -> Authorizer:
+    # SAM's default payload type for a Lambda authorizer is TOKEN.
+    if spec.get("FunctionPayloadType", "TOKEN") != "TOKEN":
+        raise TemplateError(f"{api}.Auth.Authorizers.{name}: the local runtime supports only TOKEN authorizers, not {spec['FunctionPayloadType']}")
+    target = spec.get("FunctionArn")
+    if not (isinstance(target, dict) and "Fn::GetAtt" in target and target["Fn::GetAtt"][0] in functions):
+        raise TemplateError(f"{api}.Auth.Authorizers.{name}: FunctionArn must be !GetAtt <function>.Arn of a function in the template")
+    identity = spec.get("Identity", {})
+    return Authorizer(
+        name=name,
+        function=target["Fn::GetAtt"][0],
+        header=identity.get("Header", "Authorization"),
+        # SAM caches a decision for 300 s unless ReauthorizeEvery says otherwise.
+        reauthorize_every=int(identity.get("ReauthorizeEvery", 300)),
+    )

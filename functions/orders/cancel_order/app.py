@@ -24,7 +24,7 @@ _SHIPPED = {OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value}
     access=CUSTOMER,
     response=Order,
     idempotency_table="ORDERS_IDEMPOTENCY_TABLE",
-    errors={404: ("ORDER_NOT_FOUND",), 409: ("ORDER_ALREADY_SHIPPED", "ORDER_NOT_CANCELLABLE", "IDEMPOTENCY_KEY_REUSED", "REQUEST_IN_PROGRESS")},
+    errors={404: ("ORDER_NOT_FOUND",), 409: ("ORDER_ALREADY_SHIPPED", "ORDER_NOT_CANCELLABLE")},
 )
 def cancel_order(orderId: str, caller: Caller):
     order = visible_order(orderId, caller)

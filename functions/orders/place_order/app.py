@@ -28,7 +28,7 @@ app = create_app("place-order")
     status=202,
     body=PlaceOrderRequest,
     idempotency_table="ORDERS_IDEMPOTENCY_TABLE",
-    errors={403: ("CUSTOMER_MISMATCH",), 409: ("IDEMPOTENCY_KEY_REUSED", "REQUEST_IN_PROGRESS")},
+    errors={403: ("CUSTOMER_MISMATCH",), 409: ("IDEMPOTENCY_KEY_REUSED",)},
 )
 def place_order(caller: Caller, body: PlaceOrderRequest):
     customer_id = _customer(caller, body)
