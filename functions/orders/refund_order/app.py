@@ -21,7 +21,7 @@ app = create_app("refund-order")
     access=ADMIN,
     response=Order,
     idempotency_table="ORDERS_IDEMPOTENCY_TABLE",
-    errors={404: ("ORDER_NOT_FOUND",), 409: ("ORDER_NOT_REFUNDABLE")},
+    errors={404: ("ORDER_NOT_FOUND",), 409: ("ORDER_NOT_REFUNDABLE",)},
 )
 def refund_order(orderId: str):
     order = table.get_order(orderId)
