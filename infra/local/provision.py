@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +32,7 @@ class Deployment:
     dead_letter_queues: dict[str, str] = field(default_factory=dict)
     stream_arns: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, str] = field(default_factory=dict)
+    secret_arns: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, value: Any) -> Any:
         """Resolve `Ref` and `Fn::GetAtt` on tables and queues the way CloudFormation would."""
@@ -43,7 +46,10 @@ class Deployment:
                 return self.queue_urls[target]
             if target in self.parameters:
                 return self.parameters[target]
-            raise TemplateError(f"!Ref {target} is not a table or queue the local runtime provides")
+            if target in self.secret_arns:
+                # CloudFormation's Ref of a secret is its ARN.
+                return self.secret_arns[target]
+            raise TemplateError(f"!Ref {target} is not a table, queue, secret or parameter the local runtime provides")
         if "Fn::GetAtt" in value:
             target, attribute = value["Fn::GetAtt"]
             if target in self.queue_arns and attribute == "Arn":
@@ -63,12 +69,15 @@ def provision(
     prefix: str,
     visibility_timeout: int | None = None,
     parameters: dict[str, str] | None = None,
+    secretsmanager: Any = None,
 ) -> Deployment:
-    """Create every table and queue that does not exist yet, named `<prefix>-<logical id>`.
+    """Create every table, queue and secret that does not exist yet, named `<prefix>-<logical id>`.
 
     `visibility_timeout` overrides the template's value on every queue, so that
     local tests can see a failed message come back in seconds, not minutes.
-    `parameters` override the template parameters' defaults.
+    `parameters` override the template parameters' defaults. Secrets get a
+    random value, as GenerateSecretString does in AWS; without a
+    `secretsmanager` client, one is built for the DynamoDB client's endpoint.
     """
     unknown = set(parameters or {}) - set(template.parameters)
     if unknown:
@@ -102,8 +111,37 @@ def provision(
         redrive = {"deadLetterTargetArn": deployment.resolve(target), "maxReceiveCount": int(policy["maxReceiveCount"])}
         sqs.set_queue_attributes(QueueUrl=deployment.queue_urls[name], Attributes={"RedrivePolicy": json.dumps(redrive)})
 
-    log.info("provisioned %d tables and %d queues", len(deployment.table_names), len(deployment.queue_urls))
+    if template.secrets:
+        secretsmanager = secretsmanager or _client_like(dynamodb, "secretsmanager")
+        for name, properties in template.secrets.items():
+            deployment.secret_arns[name] = _create_secret(secretsmanager, f"{prefix}-{name}", properties)
+
+    log.info("provisioned %d tables, %d queues and %d secrets", len(deployment.table_names), len(deployment.queue_urls), len(deployment.secret_arns))
     return deployment
+
+
+def _create_secret(secretsmanager: Any, secret_name: str, properties: dict) -> str:
+    """Create a secret with a random value unless it exists; returns its ARN. An existing secret keeps its value."""
+    try:
+        return secretsmanager.create_secret(Name=secret_name, SecretString=_random_secret(properties.get("GenerateSecretString", {})))["ARN"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceExistsException":
+            raise
+    return secretsmanager.describe_secret(SecretId=secret_name)["ARN"]
+
+
+def _random_secret(generate: dict) -> str:
+    # Only the options the template uses are followed: the length and leaving out punctuation.
+    alphabet = string.ascii_letters + string.digits
+    if not generate.get("ExcludePunctuation", False):
+        alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
+    return "".join(secrets.choice(alphabet) for _ in range(int(generate.get("PasswordLength", 32))))
+
+
+def _client_like(existing: Any, service: str) -> Any:
+    import boto3
+
+    return boto3.session.Session().client(service, endpoint_url=existing.meta.endpoint_url, region_name=existing.meta.region_name)
 
 
 def _create_table(dynamodb: Any, table_name: str, properties: dict) -> str:

@@ -114,6 +114,8 @@ class Template:
     functions: dict[str, Function]
     parameters: dict[str, str] = field(default_factory=dict)
     apis: dict[str, Api] = field(default_factory=dict)
+    # AWS::SecretsManager::Secret resources; the local runtime fills each with a random value.
+    secrets: dict[str, dict] = field(default_factory=dict)
 
 
 def load(path: str | Path) -> Template:
@@ -123,13 +125,14 @@ def load(path: str | Path) -> Template:
 
     tables = {name: res.get("Properties", {}) for name, res in resources.items() if res["Type"] == "AWS::DynamoDB::Table"}
     queues = {name: res.get("Properties", {}) for name, res in resources.items() if res["Type"] == "AWS::SQS::Queue"}
+    secrets = {name: res.get("Properties", {}) for name, res in resources.items() if res["Type"] == "AWS::SecretsManager::Secret"}
     functions = {
         name: _read_function(name, res, globals_)
         for name, res in resources.items()
         if res["Type"] == "AWS::Serverless::Function"
     }
     parameters = {name: str(spec.get("Default", "")) for name, spec in document.get("Parameters", {}).items()}
-    return Template(tables=tables, queues=queues, functions=functions, parameters=parameters, apis=_read_apis(resources, functions))
+    return Template(tables=tables, queues=queues, functions=functions, parameters=parameters, apis=_read_apis(resources, functions), secrets=secrets)
 
 
 def _read_function(name: str, resource: dict, globals_: dict) -> Function:

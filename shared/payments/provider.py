@@ -6,7 +6,11 @@
 | `tok_decline`            | declined, reason `card_declined`                     |
 | `tok_insufficient_funds` | declined, reason `insufficient_funds`                |
 | `tok_provider_error`     | the provider fails: the message is retried, then dead-lettered |
+| `tok_async`              | pending: the outcome arrives later as a signed webhook (POST /webhooks/payments) |
 | anything else            | declined, reason `invalid_token`                     |
+
+Every capture, pending and declined ones too, has a payment id derived from
+the order id, which a webhook about that order repeats.
 """
 
 from __future__ import annotations
@@ -23,21 +27,32 @@ class ProviderUnavailable(Exception):
 
 @dataclass(frozen=True)
 class Capture:
-    captured: bool
-    payment_id: str | None = None
+    """The provider's response to a capture: captured, declined, or pending until a webhook reports it."""
+
+    payment_id: str
+    captured: bool = False
+    pending: bool = False
     decline_reason: str | None = None
 
 
 _DECLINES = {"tok_decline": "card_declined", "tok_insufficient_funds": "insufficient_funds"}
 
 
+def payment_id_for(reference: str) -> str:
+    """Return the provider's payment id of the capture with this reference, the same for every repeat."""
+    return f"pay_{uuid.uuid5(uuid.NAMESPACE_URL, reference).hex}"
+
+
 def capture(token: str, amount: Money, reference: str) -> Capture:
     """Capture `amount` with the card behind `token`; `reference` lets the provider detect repeats."""
+    payment_id = payment_id_for(reference)
     if token == "tok_success":
-        return Capture(captured=True, payment_id=f"pay_{uuid.uuid5(uuid.NAMESPACE_URL, reference).hex}")
+        return Capture(payment_id=payment_id, captured=True)
+    if token == "tok_async":
+        return Capture(payment_id=payment_id, pending=True)
     if token == "tok_provider_error":
         raise ProviderUnavailable(f"payment provider failed to capture {amount.amount} {amount.currency}")
-    return Capture(captured=False, decline_reason=_DECLINES.get(token, "invalid_token"))
+    return Capture(payment_id=payment_id, decline_reason=_DECLINES.get(token, "invalid_token"))
 
 
 def refund(payment_id: str, amount: Money) -> str:

@@ -1,10 +1,15 @@
-"""Capture an order's payment through the provider, once, and report the outcome."""
+"""Capture an order's payment through the provider, once, and report the outcome.
+
+The outcome may also come from the provider's webhook (payment-webhook): one
+that arrived before this request is applied here, and a capture the provider
+leaves pending is settled by the webhook. Either way the orders domain hears
+one outcome (shared.payments.settlement).
+"""
 
 from chalice import Chalice
 
-from shared.messages import CapturePayment, Message, PaymentCaptured, PaymentDeclined
-from shared.outbox import entries
-from shared.payments import provider, table
+from shared.messages import CapturePayment, Message
+from shared.payments.settlement import request_capture
 from shared.queues import consume
 
 app = Chalice(app_name="capture-payment")
@@ -19,25 +24,4 @@ def handle(message: Message) -> None:
     if not isinstance(message, CapturePayment):
         raise TypeError(f"capture-payment cannot handle {message.type} messages")
 
-    # A payment already on record means this is a redelivery: its outcome was
-    # written together with its message, so there is nothing left to do.
-    if table.get_payment(message.order_id) is not None:
-        return
-
-    # The order id is the provider's idempotency reference, so a capture repeated
-    # after a crash before the write below returns the same payment.
-    outcome = provider.capture(message.token, message.amount, reference=message.order_id)
-    if outcome.captured:
-        result = PaymentCaptured(order_id=message.order_id, payment_id=outcome.payment_id, amount=message.amount)
-    else:
-        result = PaymentDeclined(order_id=message.order_id, reason=outcome.decline_reason)
-    table.record_payment(
-        {
-            "orderId": message.order_id,
-            "status": table.CAPTURED if outcome.captured else table.DECLINED,
-            "paymentId": outcome.payment_id,
-            "declineReason": outcome.decline_reason,
-            "amount": message.amount.model_dump(),
-        },
-        entries(("ORDER_EVENTS_QUEUE_URL", result)),
-    )
+    request_capture(message)
