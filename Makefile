@@ -9,7 +9,7 @@ PORT ?= 3000
 OLIST_DIR ?= ../shared/data/olist
 export PORT OLIST_DIR
 
-.PHONY: run test unit integration e2e lint monitoring replay audit redrive clean
+.PHONY: run test unit integration e2e lint monitoring replay bench audit redrive clean
 
 $(STAMP): requirements/function.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ monitoring: $(STAMP)
 ## replay: replay the Olist orders through the API (TARGET=url uses a running `make run`)
 replay: $(STAMP)
 	$(BIN)/python -m infra.replay
+
+## bench: checkouts/s, latency and $ per million checkouts for BENCH_ORDERS (300) seeded Olist orders, BENCH_CONCURRENCY (16) at a time (reports/bench.json and .png)
+bench: $(STAMP)
+	$(BIN)/python -m infra.bench
 
 ## audit: check the running stack's tables for inconsistent stock, orders and money (REPORT=path also writes JSON)
 audit: $(STAMP)

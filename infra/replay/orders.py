@@ -48,6 +48,8 @@ class OrderOutcome:
     to_delivered_ms: float | None  # from sending POST /orders until DELIVERED was read
     timed_out: bool
     reads: int  # GET /orders/{id} requests spent polling
+    started: float  # time.monotonic() when POST /orders was sent
+    finished: float  # time.monotonic() when its replay ended, after the last read
 
 
 class OrderReplayer:
@@ -175,4 +177,6 @@ class _Progress:
             to_delivered_ms=self.to_delivered_ms,
             timed_out=self.timed_out,
             reads=self.reads,
+            started=self.started,
+            finished=time.monotonic(),
         )

@@ -64,7 +64,7 @@ def run(settings: ReplaySettings) -> dict:
     """
     data = dataset.load(settings.olist_dir, settings.limit, settings.stock_factor)
     with quiet_logs() as emulator_errors, serve(settings) as base_url:
-        api = ApiClient(base_url)
+        api = connect(base_url)
         log.info("importing %d products into %s", len(data.products), base_url)
         catalogue = import_catalogue(api, data.products, settings)
         # The orders domain learns prices from a queue; an order placed before
@@ -89,6 +89,11 @@ def run(settings: ReplaySettings) -> dict:
     document["emulator_errors"] = None if settings.target else {"count": emulator_errors.count, "first": emulator_errors.first_message}
     report.write(document, settings.report)
     return document
+
+
+def connect(base_url: str) -> ApiClient:
+    """Return the API client for the runtime at `base_url`, as the replay and the benchmark use it."""
+    return ApiClient(base_url)
 
 
 def run_audit(endpoint_url: str, report_path: Path) -> dict:

@@ -58,8 +58,8 @@ class ReplaySettings:
         environment = os.environ
         limit = environment.get("LIMIT")
         return cls(
-            olist_dir=_from_root(environment.get("OLIST_DIR") or DEFAULT_OLIST_DIR),
-            report=_from_root(environment.get("REPORT") or DEFAULT_REPORT),
+            olist_dir=from_root(environment.get("OLIST_DIR") or DEFAULT_OLIST_DIR),
+            report=from_root(environment.get("REPORT") or DEFAULT_REPORT),
             target=environment.get("TARGET") or None,
             concurrency=read_number(environment, "CONCURRENCY", int, 8, SettingsError),
             stock_factor=read_number(environment, "STOCK_FACTOR", float, 1.0, SettingsError),
@@ -74,7 +74,7 @@ class ReplaySettings:
         return document
 
 
-def _from_root(value: str) -> Path:
+def from_root(value: str) -> Path:
     """Resolve a relative path against the repository root, so the result does not depend on the working directory."""
     path = Path(value).expanduser()
     return (path if path.is_absolute() else ROOT / path).resolve()

@@ -1,0 +1,61 @@
+"""Measure the emulator's raw call rate: a burst of PutItem and SendMessage calls straight to moto.
+
+The checkout's throughput can then be read as a share of what the emulator
+serves when nothing else runs. The burst uses a table and a queue of its own,
+deleted afterwards, and runs after the load so that it does not slow it down.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+from infra.local import guard
+
+# About the size of an order or a saga message, so that the rate is comparable.
+PAYLOAD = "x" * 400
+# The emulator ignores credentials; these only let botocore sign its requests.
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def measure_ceiling(dynamodb_url: str, sqs_url: str, region: str, calls: int, concurrency: int) -> dict:
+    """Send `calls` PutItem calls and then `calls` SendMessage calls from `concurrency` threads; return each rate in calls per second."""
+    import boto3
+    from botocore.config import Config
+
+    guard.install()
+    for url in (dynamodb_url, sqs_url):
+        guard.check_endpoint(url)
+    config = Config(max_pool_connections=max(10, concurrency))
+    dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_url, region_name=region, config=config, **CREDENTIALS)
+    sqs = boto3.client("sqs", endpoint_url=sqs_url, region_name=region, config=config, **CREDENTIALS)
+    name = f"bench-ceiling-{uuid.uuid4().hex[:8]}"
+
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+    try:
+        put_item = _burst(lambda index: dynamodb.put_item(TableName=name, Item={"pk": {"S": f"item-{index}"}, "payload": {"S": PAYLOAD}}), calls, concurrency)
+    finally:
+        dynamodb.delete_table(TableName=name)
+
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    try:
+        send_message = _burst(lambda index: sqs.send_message(QueueUrl=queue_url, MessageBody=PAYLOAD), calls, concurrency)
+    finally:
+        sqs.delete_queue(QueueUrl=queue_url)
+    return {"dynamodb_put_item": put_item, "sqs_send_message": send_message, "concurrency": concurrency}
+
+
+def _burst(call: Callable[[int], Any], calls: int, concurrency: int) -> dict:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="ceiling") as pool:
+        # list() re-raises the first failed call.
+        list(pool.map(call, range(calls)))
+    seconds = time.perf_counter() - started
+    return {"calls": calls, "seconds": round(seconds, 3), "per_second": round(calls / seconds, 1)}
