@@ -10,19 +10,31 @@ messages sent, and one that crashes before it sent nothing at all.
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 from typing import Any
 
+from shared import observability
 from shared.aws import client, from_item, setting
 from shared.chaos import crash_after_write
 from shared.messages import Message
 
 OUTBOX = "outbox"
 
+log = logging.getLogger(__name__)
+
 
 def entries(*messages: tuple[str, Message]) -> list[dict]:
-    """Outbox entries for (queue URL setting, message) pairs, each with a unique id."""
-    return [{"id": uuid.uuid4().hex, "queue": queue, "type": message.type, "body": message.to_json()} for queue, message in messages]
+    """Outbox entries for (queue URL setting, message) pairs, each with a unique id and the current correlation id."""
+    correlation_id = observability.current_correlation_id()
+    built = []
+    for queue, message in messages:
+        entry = {"id": uuid.uuid4().hex, "queue": queue, "type": message.type, "body": message.to_json()}
+        if correlation_id:
+            entry[observability.CORRELATION_ATTRIBUTE] = correlation_id
+        built.append(entry)
+    return built
 
 
 def new_entries(record: dict) -> list[dict]:
@@ -36,15 +48,15 @@ def new_entries(record: dict) -> list[dict]:
 
 
 def send_entry(entry: dict) -> None:
-    client("sqs").send_message(
-        QueueUrl=setting(entry["queue"]),
-        MessageBody=entry["body"],
-        MessageAttributes={
-            "type": {"DataType": "String", "StringValue": entry["type"]},
-            # Lets consumers and operators tell a redelivery from a new message.
-            "outboxId": {"DataType": "String", "StringValue": entry["id"]},
-        },
-    )
+    attributes = {
+        "type": {"DataType": "String", "StringValue": entry["type"]},
+        # Lets consumers and operators tell a redelivery from a new message.
+        "outboxId": {"DataType": "String", "StringValue": entry["id"]},
+    }
+    correlation_id = entry.get(observability.CORRELATION_ATTRIBUTE)
+    if correlation_id:
+        attributes[observability.CORRELATION_ATTRIBUTE] = {"DataType": "String", "StringValue": correlation_id}
+    client("sqs").send_message(QueueUrl=setting(entry["queue"]), MessageBody=entry["body"], MessageAttributes=attributes)
 
 
 def publish(event: Any) -> dict:
@@ -52,6 +64,8 @@ def publish(event: Any) -> dict:
 
     A failed record and every record after it are retried by the event-source
     mapping, so messages of one item leave in the order they were written.
+    Each sent message is logged with its entry's correlation id, and a record
+    that fails is counted in HandlerErrors.
     """
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
@@ -64,18 +78,34 @@ def publish(event: Any) -> dict:
         if failed:
             raise RuntimeError("not sent: an earlier record of this batch failed")
         try:
-            for entry in new_entries(record.raw_event):
-                send_entry(entry)
-            crash_after_write(record.event_id or record.dynamodb.sequence_number)
+            pending = new_entries(record.raw_event)
+            # The entries of one record come from one write, so they share its correlation id and order.
+            first = pending[0] if pending else {}
+            with observability.correlated(first.get(observability.CORRELATION_ATTRIBUTE), order_id=_order_id(first)):
+                with observability.failures_counted("stream record failed"):
+                    for entry in pending:
+                        _send_logged(entry)
+                    crash_after_write(record.event_id or record.dynamodb.sequence_number)
         except Exception:
             failed = True
             raise
 
-    return process_partial_response(
-        event=event.to_dict(),
-        record_handler=publish_record,
-        processor=BatchProcessor(event_type=EventType.DynamoDBStreams),
-        context=event.context,
-    )
+    with observability.invocation(event.context):
+        return process_partial_response(
+            event=event.to_dict(),
+            record_handler=publish_record,
+            processor=BatchProcessor(event_type=EventType.DynamoDBStreams),
+            context=event.context,
+        )
 
 
+def _send_logged(entry: dict) -> None:
+    with observability.correlated(entry.get(observability.CORRELATION_ATTRIBUTE), order_id=_order_id(entry), message_type=entry["type"], outbox_id=entry["id"]):
+        send_entry(entry)
+        log.info("message sent", extra={"queue": entry["queue"]})
+
+
+def _order_id(entry: dict) -> str | None:
+    if "body" not in entry:
+        return None
+    return json.loads(entry["body"]).get("orderId")

@@ -192,6 +192,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         query = dict(parse_qsl(urlsplit(self.path).query))
         status, document = handler(query)
+        if isinstance(document, str):
+            # The status page is HTML; every other runtime route returns JSON.
+            self._send(status, document.encode(), {"Content-Type": ["text/html; charset=utf-8"]})
+            return
         self._send(status, json.dumps(document).encode())
 
     def _handle_identity(self, path: str, body: bytes) -> None:

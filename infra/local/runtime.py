@@ -20,9 +20,12 @@ from infra.local.gateway import STAGE, Gateway, RouteTarget, Router
 from infra.local.identity import JWKS_PATH, LocalIdentityProvider
 from infra.local.invoker import ACCOUNT_ID, FunctionError, InProcessFunction
 from infra.local.pollers import CHAOS_KINDS, Activity, QueuePoller
+from infra.local.status import StatusPage
 from infra.local.streams import StreamPoller
+from infra.local.telemetry import Telemetry
 from infra.local.provision import Deployment, provision
 from infra.local.template import Authorizer, Route, Template, TemplateError, load, route_authorizer
+from shared.observability import PER_FUNCTION_SETTINGS
 
 log = logging.getLogger("tradewind.runtime")
 
@@ -53,6 +56,7 @@ class Settings:
     split_emulator: bool = False
     extra_environment: dict[str, str] = field(default_factory=dict)
     invoke: str = "process"  # "process" runs functions in this process, "container" runs their images
+    function_log: Path | None = None  # a file that receives every line the functions write, metrics included
 
     def __post_init__(self) -> None:
         if self.invoke not in INVOKE_MODES:
@@ -77,6 +81,7 @@ class Settings:
             schedule_interval=read_number(environment, "SCHEDULE_INTERVAL", float, None),
             parameters=parse_parameters(environment.get("TEMPLATE_PARAMETERS", "")),
             split_emulator=environment.get("SPLIT_EMULATOR", "") in ("1", "true", "yes"),
+            function_log=Path(environment["FUNCTION_LOG"]) if environment.get("FUNCTION_LOG") else None,
         )
 
 
@@ -108,6 +113,8 @@ class LocalRuntime:
         self.deployment: Deployment | None = None
         self.functions: dict[str, InProcessFunction | ContainerFunction] = {}
         self.activity = Activity()
+        self.telemetry = Telemetry(settings.function_log)
+        self._status = StatusPage(self)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._gateway: Gateway | None = None
@@ -161,12 +168,14 @@ class LocalRuntime:
         )
         self._configure_function_environment()
 
+        # Before any function loads, so that the log handlers they create write to the capturing stdout.
+        self.telemetry.start()
         for name, function in self.template.functions.items():
             if self.settings.invoke == "container":
                 environment = {key: str(self.deployment.resolve(value)) for key, value in function.environment.items()}
                 self.functions[name] = ContainerFunction(function, environment, self.settings.region, self.settings.concurrency, self.endpoint_url)
             else:
-                self.functions[name] = InProcessFunction(function, ROOT, self.settings.region, self.settings.concurrency)
+                self.functions[name] = InProcessFunction(function, ROOT, self.settings.region, self.settings.concurrency, self.telemetry)
         self._start_pollers()
         self._start_stream_pollers()
         self._start_schedules()
@@ -182,6 +191,7 @@ class LocalRuntime:
             self._gateway.server_close()
         for thread in self._threads:
             thread.join(timeout=30)
+        self.telemetry.stop()
         for function in self.functions.values():
             if isinstance(function, ContainerFunction):
                 function.stop()
@@ -223,6 +233,9 @@ class LocalRuntime:
         merged: dict[str, str] = {}
         for function in self.template.functions.values():
             for name, value in function.environment.items():
+                if name in PER_FUNCTION_SETTINGS:
+                    # Each in-process function gets its own value from the invoker.
+                    continue
                 resolved = str(self.deployment.resolve(value))
                 if merged.get(name, resolved) != resolved:
                     raise TemplateError(f"environment variable {name} has different values in different functions; in-process mode needs one value")
@@ -302,7 +315,12 @@ class LocalRuntime:
             for function in self.template.functions.values()
             for route in function.routes
         ]
-        runtime_routes = {"/_runtime/stats": self._stats, "/_runtime/idle": self._wait_idle}
+        runtime_routes = {
+            "/_runtime/stats": self._stats,
+            "/_runtime/idle": self._wait_idle,
+            "/_runtime/": self._status.html,
+            "/_runtime/status": self._status.json,
+        }
         self._gateway.router = Router(routes)
         self._gateway.runtime_routes = runtime_routes
         thread = threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True)

@@ -14,6 +14,7 @@ import time
 from datetime import datetime, timezone
 from typing import Callable
 
+from shared import observability
 from shared.aws import cancellation_codes, client, from_item, get_document, is_error, setting, to_item, to_value
 from shared.inventory.model import PutProductRequest
 from shared.outbox import OUTBOX
@@ -109,6 +110,7 @@ def reserve(
     for attempt in range(CONFLICT_ATTEMPTS):
         try:
             client("dynamodb").transact_write_items(TransactItems=actions)
+            observability.count("StockReserved")
             return RESERVED, []
         except Exception as error:
             if not is_error(error, "TransactionCanceledException"):
@@ -124,6 +126,7 @@ def reserve(
             return _record_rejection(order_id, {**record, OUTBOX: outbox}, short)
         # Another transaction touched the same products at the same moment
         # (TransactionConflict): back off with jitter and try again.
+        observability.count("ReservationConflicts")
         time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
 
     # Still conflicting: raising makes SQS deliver the message again later.
@@ -142,6 +145,7 @@ def _record_rejection(order_id: str, record: dict, short: list[str]) -> tuple[st
             raise
         existing = get_reservation(order_id)
         return existing["status"], existing.get("shortSkus", [])
+    observability.count("StockRejected")
     return REJECTED, short
 
 

@@ -9,25 +9,44 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Iterable
 
+from shared import observability
 from shared.aws import client, from_item, get_document, is_error, setting, to_item, to_value
 from shared.messages import ProductPriced
 from shared.money import Money
 from shared.orders.model import AWAITING_PAYMENT, PREVIOUS_STATES, OrderStatus
 from shared.outbox import OUTBOX
 
+# The business metric counted when an order reaches a state, keyed by the state's value. A declined
+# payment is counted where the payments domain records it (PaymentsDeclined).
+STATE_METRICS = {
+    "PAID": "OrdersPaid",
+    "SHIPPED": "OrdersShipped",
+    "DELIVERED": "OrdersDelivered",
+    "EXPIRED": "OrdersExpired",
+    "CANCELLED": "OrdersCancelled",
+    "REFUNDED": "OrdersRefunded",
+}
+
 
 def insert_order(order: dict, outbox: list[dict]) -> bool:
-    """Store a new order with its outbox; returns False when an order with that id exists."""
+    """Store a new order with its outbox; returns False when an order with that id exists.
+
+    The order keeps the current correlation id, so that later work on it
+    without a request, such as its expiry, logs under the same id.
+    """
+    observability.set_order_id(order["orderId"])
+    document = {**order, OUTBOX: outbox, "correlationId": observability.current_correlation_id()}
     try:
         client("dynamodb").put_item(
             TableName=setting("ORDERS_TABLE"),
-            Item=to_item({**order, OUTBOX: outbox}),
+            Item=to_item(document),
             ConditionExpression="attribute_not_exists(orderId)",
         )
     except Exception as error:
         if is_error(error, "ConditionalCheckFailedException"):
             return False
         raise
+    observability.count("OrdersPlaced")
     return True
 
 
@@ -43,7 +62,10 @@ def move_order(order_id: str, target: OrderStatus, outbox: list[dict] | None = N
     increments the order's `version`.
     """
     sources = sorted(state.value for state in PREVIOUS_STATES[target])
-    return _update(order_id, sources, {"status": target.value, **(changes or {})}, outbox, leaves_payment_wait=target not in AWAITING_PAYMENT)
+    moved = _update(order_id, sources, {"status": target.value, **(changes or {})}, outbox, leaves_payment_wait=target not in AWAITING_PAYMENT)
+    if moved:
+        observability.count(STATE_METRICS.get(target.value))
+    return moved
 
 
 def publish_for(order_id: str, statuses: Iterable[OrderStatus], outbox: list[dict]) -> bool:

@@ -11,7 +11,8 @@ from shared.messages import CancelShipment, Message
 from shared.queues import consume
 
 app = Chalice(app_name="cancel-shipment")
-log = logging.getLogger(__name__)
+# Named rather than __name__, because the local runtime loads this module under another name.
+log = logging.getLogger("functions.logistics.cancel_shipment")
 
 
 @app.on_sqs_message(queue="CancelShipmentQueue", batch_size=10)

@@ -11,7 +11,8 @@ from shared.payments import provider, table
 from shared.queues import consume
 
 app = Chalice(app_name="refund-payment")
-log = logging.getLogger(__name__)
+# Named rather than __name__, because the local runtime loads this module under another name.
+log = logging.getLogger("functions.payments.refund_payment")
 
 
 @app.on_sqs_message(queue="RefundPaymentQueue", batch_size=10)
