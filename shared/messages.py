@@ -109,6 +109,8 @@ class CreateShipment(Message):
     type: Literal["CreateShipment"] = "CreateShipment"
     order_id: str
     lines: tuple[Line, ...]
+    # The customer who may track the shipment; optional so that commands sent before it existed still parse.
+    customer_id: str | None = None
 
 
 class ShipmentCreated(Message):

@@ -8,12 +8,16 @@ from shared.aws import client, from_item, get_document, is_error, setting, to_it
 from shared.outbox import OUTBOX
 
 
-def create_shipment(shipment_id: str, order_id: str, lines: list[dict], outbox: list[dict]) -> bool:
-    """Create the shipment with its outbox unless it exists; returns whether it was created."""
+def create_shipment(shipment_id: str, order_id: str, lines: list[dict], outbox: list[dict], customer_id: str | None = None) -> bool:
+    """Create the shipment with its outbox unless it exists; returns whether it was created.
+
+    `customer_id`, the customer who may read the shipment, is left out when None.
+    """
     now = datetime.now(timezone.utc).isoformat()
     shipment = {
         "shipmentId": shipment_id,
         "orderId": order_id,
+        "customerId": customer_id,
         "status": "CREATED",
         "lines": lines,
         "history": [{"status": "CREATED", "at": now}],
@@ -61,7 +65,3 @@ def advance_shipment(shipment_id: str, current: str, target: str, at: str, outbo
             return None
         raise
     return from_item(response["Attributes"])
-
-
-def public_view(shipment: dict) -> dict:
-    return {key: value for key, value in shipment.items() if key != OUTBOX}

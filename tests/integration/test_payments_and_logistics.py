@@ -13,6 +13,7 @@ from shared.messages import CapturePayment, CreateShipment, Line, PaymentCapture
 from shared.money import Money
 from shared.payments.table import get_payment
 from tests.integration.helpers import call, deliver, receive_all
+from tests.integration.signing import secret_of, signed_call
 
 AMOUNT = Money(amount=2500, currency="USD")
 EVENTS = "/shipments/{shipmentId}/events"
@@ -67,8 +68,13 @@ def test_provider_failure_writes_nothing(deployment):
     assert receive_all(deployment.queue_urls["OrderEventsQueue"], deployment) == []
 
 
+def record(deployment, path: str, body: dict) -> tuple[int, dict]:
+    """POST a carrier event signed with the carrier's secret."""
+    return signed_call(record_shipment_event.app, EVENTS, path, body, secret_of(deployment, "CarrierWebhookSecret"))
+
+
 def _create(deployment, order_id: str = "o1") -> str:
-    deliver(create_shipment.create_shipment, CreateShipment(order_id=order_id, lines=(Line(sku="mug", quantity=1),)))
+    deliver(create_shipment.create_shipment, CreateShipment(order_id=order_id, lines=(Line(sku="mug", quantity=1),), customer_id="c1"))
     created = receive_all(deployment.queue_urls["OrderEventsQueue"], deployment)
     return next(message.shipment_id for message in created if isinstance(message, ShipmentCreated))
 
@@ -87,8 +93,8 @@ def test_repeated_create_makes_one_shipment(deployment):
 def test_shipment_events_build_tracking_history(deployment):
     shipment_id = _create(deployment)
 
-    picked = call(record_shipment_event.app, "POST", EVENTS, f"/shipments/{shipment_id}/events", {"type": "PICKED_UP", "at": "2026-01-01T10:00:00Z"})
-    delivered = call(record_shipment_event.app, "POST", EVENTS, f"/shipments/{shipment_id}/events", {"type": "DELIVERED", "at": "2026-01-03T10:00:00Z"})
+    picked = record(deployment, f"/shipments/{shipment_id}/events", {"type": "PICKED_UP", "at": "2026-01-01T10:00:00Z"})
+    delivered = record(deployment, f"/shipments/{shipment_id}/events", {"type": "DELIVERED", "at": "2026-01-03T10:00:00Z"})
     status, shipment = call(get_shipment.app, "GET", "/shipments/{shipmentId}", f"/shipments/{shipment_id}")
 
     assert picked[0] == 200
@@ -104,8 +110,8 @@ def test_repeated_shipment_event_sends_once(deployment):
     shipment_id = _create(deployment)
     body = {"type": "PICKED_UP", "at": "2026-01-01T10:00:00Z"}
 
-    first = call(record_shipment_event.app, "POST", EVENTS, f"/shipments/{shipment_id}/events", body)
-    second = call(record_shipment_event.app, "POST", EVENTS, f"/shipments/{shipment_id}/events", body)
+    first = record(deployment, f"/shipments/{shipment_id}/events", body)
+    second = record(deployment, f"/shipments/{shipment_id}/events", body)
 
     assert first == second
     assert len(receive_all(deployment.queue_urls["OrderEventsQueue"], deployment)) == 1
@@ -113,9 +119,9 @@ def test_repeated_shipment_event_sends_once(deployment):
 
 def test_shipment_cannot_go_back(deployment):
     shipment_id = _create(deployment)
-    call(record_shipment_event.app, "POST", EVENTS, f"/shipments/{shipment_id}/events", {"type": "DELIVERED", "at": "2026-01-03T10:00:00Z"})
+    record(deployment, f"/shipments/{shipment_id}/events", {"type": "DELIVERED", "at": "2026-01-03T10:00:00Z"})
 
-    status, document = call(record_shipment_event.app, "POST", EVENTS, f"/shipments/{shipment_id}/events", {"type": "PICKED_UP", "at": "2026-01-04T10:00:00Z"})
+    status, document = record(deployment, f"/shipments/{shipment_id}/events", {"type": "PICKED_UP", "at": "2026-01-04T10:00:00Z"})
 
     assert status == 409
     assert document["error"]["code"] == "INVALID_SHIPMENT_TRANSITION"
@@ -133,7 +139,7 @@ def test_shipment_cannot_go_back(deployment):
 def test_shipment_event_rejects_bad_body(deployment, body, code, field):
     shipment_id = _create(deployment)
 
-    status, document = call(record_shipment_event.app, "POST", EVENTS, f"/shipments/{shipment_id}/events", body)
+    status, document = record(deployment, f"/shipments/{shipment_id}/events", body)
 
     assert status == 400
     assert document["error"]["code"] == code
@@ -141,7 +147,7 @@ def test_shipment_event_rejects_bad_body(deployment, body, code, field):
 
 
 def test_event_for_unknown_shipment_is_not_found(deployment):
-    status, document = call(record_shipment_event.app, "POST", EVENTS, "/shipments/shp_x/events", {"type": "PICKED_UP", "at": "2026-01-01T10:00:00Z"})
+    status, document = record(deployment, "/shipments/shp_x/events", {"type": "PICKED_UP", "at": "2026-01-01T10:00:00Z"})
 
     assert status == 404
     assert document["error"]["code"] == "SHIPMENT_NOT_FOUND"

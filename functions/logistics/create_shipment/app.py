@@ -23,4 +23,4 @@ def handle(message: Message) -> None:
     shipment_id = shipment_id_for(message.order_id)
     lines = [{"sku": line.sku, "quantity": line.quantity} for line in message.lines]
     created = ShipmentCreated(order_id=message.order_id, shipment_id=shipment_id)
-    table.create_shipment(shipment_id, message.order_id, lines, entries(("ORDER_EVENTS_QUEUE_URL", created)))
+    table.create_shipment(shipment_id, message.order_id, lines, entries(("ORDER_EVENTS_QUEUE_URL", created)), customer_id=message.customer_id)

@@ -55,7 +55,7 @@ def handle(message: Message) -> None:
 
     elif isinstance(message, PaymentCaptured):
         lines = tuple(Line(sku=line["sku"], quantity=line["quantity"]) for line in order["lines"])
-        shipment = CreateShipment(order_id=order_id, lines=lines)
+        shipment = CreateShipment(order_id=order_id, lines=lines, customer_id=order["customerId"])
         moved = table.move_order(order_id, OrderStatus.PAID, entries(("CREATE_SHIPMENT_QUEUE_URL", shipment)), {"paymentId": message.payment_id})
         if not moved:
             table.publish_for(order_id, ABANDONED_STATES, entries(("REFUND_PAYMENT_QUEUE_URL", RefundPayment(order_id=order_id))))
