@@ -52,7 +52,7 @@ monitoring: $(STAMP)
 replay: $(STAMP)
 	$(BIN)/python -m infra.replay
 
-## bench: checkouts/s, latency and $ per million checkouts for BENCH_ORDERS (300) seeded Olist orders, BENCH_CONCURRENCY (16) at a time (reports/bench.json and .png)
+## bench: checkouts/s, latency and $ per million checkouts for BENCH_ORDERS (250) seeded Olist orders, BENCH_CONCURRENCY (16) at a time (reports/bench.json and .png)
 bench: $(STAMP)
 	$(BIN)/python -m infra.bench
 
@@ -63,6 +63,11 @@ audit: $(STAMP)
 ## redrive: move a dead-letter queue's messages back to its queue (QUEUE=ReserveStockQueue, MAX=n limits the count)
 redrive: $(STAMP)
 	$(BIN)/python -m infra.ops.redrive $(QUEUE)
+
+.PHONY: sign-webhook
+## sign-webhook: print a Tradewind-Signature value for BODY, signed with the running runtime's SECRET=payment or carrier
+sign-webhook: $(STAMP)
+	@$(BIN)/python -m infra.ops.signing $(SECRET)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

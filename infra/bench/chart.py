@@ -37,12 +37,14 @@ def write_chart(timings: list[OrderTiming], path: Path, title: str) -> None:
 
     placed = [(timing.started_s, timing.place_order_ms) for timing in timings if timing.place_order_ms is not None]
     _latency_panel(place, placed, window, "place order (ms)")
+    place.set_title("latency, at the time each order was placed", loc="left", fontsize="small")
     reached = [(timing.started_s, timing.to_delivered_ms / 1000) for timing in timings if timing.to_delivered_ms is not None]
     _latency_panel(delivered, reached, window, "order to delivered (s)")
 
     finished = [timing.finished_s for timing in timings if timing.completed]
     edges = [index * window for index in range(math.ceil(duration / window) + 1)] if finished else [0.0, window]
     throughput.hist(finished, bins=edges, color="tab:green", alpha=0.7, edgecolor="white")
+    throughput.set_title("throughput, at the time each checkout completed", loc="left", fontsize="small")
     throughput.set_ylabel(f"checkouts completed\nper {window:.0f} s")
     throughput.set_xlabel("seconds since the first order")
     throughput.grid(alpha=0.3)
