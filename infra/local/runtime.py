@@ -31,6 +31,10 @@ log = logging.getLogger("tradewind.runtime")
 
 ROOT = Path(__file__).resolve().parents[2]
 INVOKE_MODES = ("process", "container")
+# No X-Ray daemon or OTLP collector runs locally, so a tracing SDK in a function
+# (Powertools Tracer, the OpenTelemetry SDK) must not try to send traces. In
+# AWS the template's TracingMode parameter decides.
+TRACING_DISABLED = {"POWERTOOLS_TRACE_DISABLED": "true", "OTEL_SDK_DISABLED": "true"}
 
 
 @dataclass
@@ -172,7 +176,7 @@ class LocalRuntime:
         self.telemetry.start()
         for name, function in self.template.functions.items():
             if self.settings.invoke == "container":
-                environment = {key: str(self.deployment.resolve(value)) for key, value in function.environment.items()}
+                environment = TRACING_DISABLED | {key: str(self.deployment.resolve(value)) for key, value in function.environment.items()}
                 self.functions[name] = ContainerFunction(function, environment, self.settings.region, self.settings.concurrency, self.endpoint_url)
             else:
                 self.functions[name] = InProcessFunction(function, ROOT, self.settings.region, self.settings.concurrency, self.telemetry)
@@ -240,7 +244,7 @@ class LocalRuntime:
                 if merged.get(name, resolved) != resolved:
                     raise TemplateError(f"environment variable {name} has different values in different functions; in-process mode needs one value")
                 merged[name] = resolved
-        os.environ.update(merged)
+        os.environ.update(TRACING_DISABLED | merged)
         if "crash" in self.settings.chaos:
             os.environ["CHAOS_CRASH_RATE"] = str(self.settings.crash_rate)
         os.environ.update(self.settings.extra_environment)

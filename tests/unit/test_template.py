@@ -64,20 +64,3 @@ def test_routes_are_unique():
 
     assert len(routes) == len(set(routes))
 
-
-def test_every_dead_letter_queue_has_alarm():
-    import yaml
-
-    from infra.local.template import _CloudFormationLoader
-
-    document = yaml.load((ROOT / "template.yaml").read_text(), Loader=_CloudFormationLoader)  # noqa: S506 (a SafeLoader)
-    alarmed = {
-        dimension["Value"]["Fn::GetAtt"][0]
-        for resource in document["Resources"].values()
-        if resource["Type"] == "AWS::CloudWatch::Alarm"
-        for dimension in resource["Properties"]["Dimensions"]
-    }
-    dead_letter_queues = {properties["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0] for properties in TEMPLATE.queues.values() if "RedrivePolicy" in properties}
-
-    assert dead_letter_queues
-    assert dead_letter_queues <= alarmed

@@ -1,0 +1,1 @@
+"""Tools that write parts of template.yaml from the rest of it."""
