@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from shared import observability
 from shared.aws import client, get_document, is_error, setting, to_item, to_value
 from shared.money import Money
 from shared.outbox import OUTBOX
@@ -34,7 +35,7 @@ def settle(order_id: str, report: ProviderReport, outbox: list[dict], previous: 
             "settledAt": now,
             OUTBOX: outbox,
         }
-        return _put_new(document)
+        return _counted(report, _put_new(document))
 
     assignments = "SET #status = :status, paymentId = :payment, amount = :amount, settledAt = :now, outbox = :outbox"
     values = {
@@ -51,7 +52,14 @@ def settle(order_id: str, report: ProviderReport, outbox: list[dict], previous: 
     if report.event_id is not None:
         assignments += ", webhookEventId = :event"
         values[":event"] = {"S": report.event_id}
-    return _update_from(order_id, previous, assignments + " REMOVE notification", values)
+    return _counted(report, _update_from(order_id, previous, assignments + " REMOVE notification", values))
+
+
+def _counted(report: ProviderReport, settled: bool) -> bool:
+    # Only the write that settles the payment counts it, so a redelivery or a repeated webhook counts nothing.
+    if settled and report.status is PaymentStatus.DECLINED:
+        observability.count("PaymentsDeclined")
+    return settled
 
 
 def record_pending(order_id: str, payment_id: str, amount: Money) -> bool:
