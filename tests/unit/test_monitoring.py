@@ -133,6 +133,8 @@ def test_dashboard_body_is_json_within_grid():
     for widget in widgets:
         assert widget["x"] >= 0, widget["properties"].get("title")
         assert widget["x"] + widget["width"] <= 24, widget["properties"].get("title")
+        # CloudWatch's limit for one graph.
+        assert len(widget["properties"].get("metrics", [])) <= 100, widget["properties"].get("title")
 
 
 def test_dashboard_names_only_known_metrics():
@@ -266,3 +268,10 @@ def test_hand_kept_duplicate_of_generated_alarm_is_rejected(tmp_path, capsys):
     assert "OutboxFailureAlarm" in capsys.readouterr().err
     assert path.read_text() == original
 
+
+@pytest.mark.parametrize(("metric", "service"), sorted(BUSINESS_METRICS.items()))
+def test_business_metric_is_named_by_its_service_code(metric, service):
+    # CloudWatch matches every dimension, so an alarm or graph with the wrong service shows no data.
+    sources = [path for folder in (ROOT / "shared" / service, ROOT / "functions" / service) for path in folder.rglob("*.py")]
+
+    assert any(f'"{metric}"' in path.read_text() for path in sources), f"no code of the {service} domain names {metric}; correct BUSINESS_METRICS in infra/template/metrics.py"
