@@ -64,6 +64,11 @@ audit: $(STAMP)
 redrive: $(STAMP)
 	$(BIN)/python -m infra.ops.redrive $(QUEUE)
 
+.PHONY: status
+## status: print the queues, dead-letter queues, orders by status, function errors, metric totals and recent errors of the runtime on PORT
+status: $(STAMP)
+	@$(BIN)/python -m infra.local.status
+
 .PHONY: sign-webhook
 ## sign-webhook: print a Tradewind-Signature value for BODY, signed with the running runtime's SECRET=payment or carrier
 sign-webhook: $(STAMP)

@@ -12,9 +12,9 @@ stream publisher (`shared.outbox`) and the scheduled expiry. While it is open:
   Lambda's log stream turns them into CloudWatch metrics.
 
 The local runtime runs many functions on several threads of one process, so
-nothing about an invocation lives in module state: the log keys are
+nothing about an invocation lives in module state. The log keys are
 Powertools' thread-safe keys, which live in a ContextVar, and the open
-invocation and correlation id are ContextVars too.
+invocation and the correlation id are ContextVars too.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ CORRELATION_HEADER = "X-Correlation-Id"
 CORRELATION_ATTRIBUTE = "correlationId"
 # Correlation ids and order ids go into log lines and message attributes, so only short, plain tokens are kept.
 _SAFE_TOKEN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-# The longest error message that a log line's `error` field keeps.
+# The maximum length, in characters, of the message in a log line's `error` field.
 MAX_ERROR_MESSAGE = 300
 
 # Loggers whose records become JSON lines: this package's modules and the function modules.
@@ -157,8 +157,8 @@ def safe_token(value: Any) -> str | None:
 def count(name: str | None, value: int = 1) -> None:
     """Add `value` to the business metric `name` (unit Count, dimension service); a None name counts nothing.
 
-    Inside an invocation the metric is written when the invocation ends;
-    outside one (a script, a test calling a table adapter) it is written at once.
+    Inside an invocation the metric is written when the invocation ends.
+    Outside one, as in a script or a test that calls a table adapter, it is written at once.
     """
     if name is not None:
         _add_metric(name, "Count", value)

@@ -63,8 +63,8 @@ def queue_name(queue_arn: str) -> str:
 
     The local runtime names queues `<stack>-<logical id>`, and CloudFormation
     adds a random suffix to that. NOTE: a logical id of 12 or 13 letters and
-    digits after a stack name with a hyphen would be taken for that suffix;
-    every queue in template.yaml has a longer name.
+    digits after a stack name with a hyphen would be taken for that suffix.
+    Every queue in template.yaml has a longer name.
     """
     name = queue_arn.rsplit(":", 1)[-1].removesuffix(".fifo")
     parts = name.split("-")

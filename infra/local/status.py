@@ -1,7 +1,7 @@
 """The local runtime's status: queues, orders, functions, metrics and recent errors.
 
 The runtime serves it as JSON at `/_runtime/status` and as a small HTML page
-at `/_runtime/`; `python -m infra.local.status` (`make status`) prints it in
+at `/_runtime/`. `python -m infra.local.status` (`make status`) prints it in
 the terminal from a running runtime on `PORT`.
 """
 
@@ -39,7 +39,7 @@ REFRESH_SECONDS = 5
 
 
 class StatusPage:
-    """Builds the status document from a running LocalRuntime."""
+    """The status of a running LocalRuntime, as JSON and as HTML."""
 
     def __init__(self, runtime: LocalRuntime) -> None:
         self._runtime = runtime
@@ -234,8 +234,11 @@ def main() -> int:
     except urllib.error.HTTPError as error:
         print(f"status failed: {url} returned HTTP {error.code}: {error.read()[:300]!r}", file=sys.stderr)
         return 2
-    except (urllib.error.URLError, OSError, ValueError) as error:
+    except (urllib.error.URLError, OSError) as error:
         print(f"status failed: no local runtime responded at {url} ({error}); start one with `make run`, or set PORT to the port it listens on", file=sys.stderr)
+        return 2
+    except ValueError as error:
+        print(f"status failed: {url} did not return JSON ({error}); is PORT the port of a Tradewind runtime?", file=sys.stderr)
         return 2
     print(render_text(document), end="")
     return 0

@@ -7,6 +7,10 @@ its own thread. Its EMF lines are added to a `MetricStore`, its error lines to
 the recent errors, and its other lines go on to the runtime's log through the
 `tradewind.runtime.functions` logger. With FUNCTION_LOG set, every line, EMF
 included, is also appended to that file.
+
+NOTE: functions run as containers (INVOKE=container) write to their
+containers' logs, which nothing here reads, so their metrics and errors are
+missing from the status page.
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ def test_safe_correlation_header_is_kept(probe_app, capsys):
 
 
 @pytest.mark.parametrize("header", [None, "", "has space", "x" * 129, "semi;colon"])
-def test_unsafe_or_missing_header_falls_back_to_request_id(probe_app, header):
+def test_bad_header_uses_request_id(probe_app, header):
     event = api_event("GET", "/orders/{orderId}", "/orders/ord_1", headers={"X-Correlation-Id": header} if header is not None else None)
 
     with observability.function_settings(ORDERS_SETTINGS):
@@ -267,3 +267,12 @@ def test_response_without_dict_body_still_gets_header(capsys):
 
     assert response["headers"]["X-Correlation-Id"] == "c-1"
     assert response["body"] == "plain"
+
+
+def test_template_names_each_functions_service(template):
+    for name, function in template.functions.items():
+        domain = function.image_metadata["DockerBuildArgs"]["FUNCTION_DIR"].split("/")[1]
+
+        assert function.environment.get("POWERTOOLS_SERVICE_NAME") == domain, name
+        assert function.environment.get("POWERTOOLS_METRICS_FUNCTION_NAME") == name, name
+        assert function.environment.get("POWERTOOLS_METRICS_NAMESPACE") == "Tradewind", name
