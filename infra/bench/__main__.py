@@ -15,6 +15,7 @@ from infra.bench.bench import BenchError, run
 from infra.bench.costs import PriceError
 from infra.bench.settings import BenchSettings
 from infra.bench.usage import UsageError
+from infra.replay.client import TokenError
 from infra.replay.dataset import DatasetError
 from infra.replay.settings import SettingsError
 
@@ -24,7 +25,7 @@ def main() -> int:
     logging.getLogger("tradewind.bench").setLevel(logging.INFO)
     try:
         document = run(BenchSettings.from_environment())
-    except (SettingsError, DatasetError, BenchError, PriceError, UsageError) as error:
+    except (SettingsError, DatasetError, BenchError, PriceError, UsageError, TokenError) as error:
         print(f"bench failed: {error}", file=sys.stderr)
         return 2
     print(report.format_table(document))

@@ -10,6 +10,7 @@ import logging
 import sys
 
 from infra.replay import report
+from infra.replay.client import TokenError
 from infra.replay.dataset import DatasetError
 from infra.replay.replay import ReplayError, run
 from infra.replay.settings import ReplaySettings, SettingsError
@@ -20,7 +21,7 @@ def main() -> int:
     logging.getLogger("tradewind.replay").setLevel(logging.INFO)
     try:
         document = run(ReplaySettings.from_environment())
-    except (SettingsError, DatasetError, ReplayError) as error:
+    except (SettingsError, DatasetError, ReplayError, TokenError) as error:
         print(f"replay failed: {error}", file=sys.stderr)
         return 2
     print(report.format_table(document))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
+import time
+from collections import Counter, OrderedDict
 from typing import Any
 
 import requests
@@ -11,6 +12,13 @@ import requests
 # Enough to tell a product failure from a data problem, small enough to read.
 MAX_ERROR_SAMPLES = 10
 REQUEST_TIMEOUT = 30.0  # seconds
+TOKENS_PATH = "/_runtime/tokens"
+ADMIN_SUBJECT = "replay-admin"
+TOKEN_TTL_SECONDS = 3600
+# A cached token is minted again when it has less than this left, so no request carries an expired one.
+TOKEN_RENEW_SECONDS = 300
+# One token per Olist customer: only the customers of the orders in flight need theirs kept.
+MAX_CACHED_TOKENS = 10_000
 
 
 class ApiClient:
@@ -28,17 +36,49 @@ class ApiClient:
         self.error_samples: list[dict] = []
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._tokens: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
+        self._tokens_lock = threading.Lock()
 
-    def request(self, method: str, path: str, body: Any = None) -> requests.Response:
+    def request(self, method: str, path: str, body: Any = None, token: str | None = None) -> requests.Response:
+        """Send a request, with `Authorization: Bearer <token>` when a token is given."""
+        headers = {"Authorization": f"Bearer {token}"} if token else None
         # NOTE: no Idempotency-Key, because the replay never retries a request and
         # each key costs the runtime three more DynamoDB calls.
-        response = self._session().request(method, self.base_url + path, json=body, timeout=REQUEST_TIMEOUT)
+        response = self._session().request(method, self.base_url + path, json=body, headers=headers, timeout=REQUEST_TIMEOUT)
         if response.status_code >= 400:
             self._count_error(method, path, response)
         return response
 
     def runtime(self, path: str, timeout: float) -> requests.Response:
         return self._session().get(self.base_url + path, timeout=timeout)
+
+    def customer_token(self, customer_id: str) -> str:
+        """Return a bearer token for customer `customer_id`, minted by the runtime's `/_runtime/tokens` and cached."""
+        return self._token(customer_id, "customer")
+
+    def admin_token(self) -> str:
+        """Return a bearer token with the admin role, which the catalogue import needs."""
+        return self._token(ADMIN_SUBJECT, "admin")
+
+    def _token(self, subject: str, role: str) -> str:
+        key = (subject, role)
+        with self._tokens_lock:
+            cached = self._tokens.get(key)
+            if cached is not None and cached[1] - time.time() > TOKEN_RENEW_SECONDS:
+                self._tokens.move_to_end(key)
+                return cached[0]
+
+        request = {"subject": subject, "roles": [role], "ttlSeconds": TOKEN_TTL_SECONDS}
+        response = self._session().post(self.base_url + TOKENS_PATH, json=request, timeout=REQUEST_TIMEOUT)
+        if response.status_code != 200:
+            raise TokenError(f"{self.base_url}{TOKENS_PATH} returned HTTP {response.status_code}: {response.text[:200]}; the replay needs a local runtime (make run) as its target")
+        minted = response.json()
+        with self._tokens_lock:
+            self._tokens[key] = (minted["token"], float(minted["expiresAt"]))
+            self._tokens.move_to_end(key)
+            while len(self._tokens) > MAX_CACHED_TOKENS:
+                self._tokens.popitem(last=False)
+        return minted["token"]
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -55,6 +95,10 @@ class ApiClient:
                 self.client_errors[code] += 1
             if len(self.error_samples) < MAX_ERROR_SAMPLES:
                 self.error_samples.append({"request": f"{method} {path}", "status": response.status_code, "code": code, "message": message})
+
+
+class TokenError(Exception):
+    """The target returned no bearer token from /_runtime/tokens, so it is not a local runtime."""
 
 
 def _error_of(response: requests.Response) -> tuple[str, str]:

@@ -74,7 +74,8 @@ class OrderReplayer:
             # Olist approves an order once its payment clears, so an order never approved is replayed with a declined payment.
             "payment": {"token": PAYMENT_TOKENS[order.approved_at is not None]},
         }
-        response = self.api.request("POST", "/orders", body)
+        progress.token = self.api.customer_token(order.customer_id)
+        response = self.api.request("POST", "/orders", body, token=progress.token)
         progress.place_order_ms = (time.monotonic() - progress.started) * 1000
         if response.status_code != 202:
             progress.final_status = NOT_ACCEPTED
@@ -99,14 +100,14 @@ class OrderReplayer:
         """Cancel the order once its payment has settled, then follow it to CANCELLED."""
         if order.approved_at is not None:
             self._poll(progress, lambda view: view["status"] in FINAL_STATES or view["status"] == "PAID")
-        self.api.request("POST", f"/orders/{progress.order_id}/cancel")
+        self.api.request("POST", f"/orders/{progress.order_id}/cancel", token=progress.token)
         self._poll(progress, lambda view: view["status"] in FINAL_STATES)
 
     def _poll(self, progress: _Progress, done: Callable[[dict], bool]) -> dict | None:
         """Read the order until `done` holds; returns None, and marks the order timed out, at the deadline."""
         delay = self.settings.poll_interval
         while True:
-            response = self.api.request("GET", f"/orders/{progress.order_id}")
+            response = self.api.request("GET", f"/orders/{progress.order_id}", token=progress.token)
             progress.reads += 1
             if response.status_code == 200:
                 view = response.json()
@@ -160,6 +161,7 @@ class _Progress:
         self.started = time.monotonic()
         self.deadline = self.started + timeout
         self.order_id: str | None = None
+        self.token: str | None = None  # the customer's bearer token, for every request about this order
         self.final_status = NOT_ACCEPTED
         self.place_order_ms: float | None = None
         self.to_delivered_ms: float | None = None

@@ -122,7 +122,7 @@ def _put_product(api: ApiClient, product: Product) -> int:
         "price": {"amount": product.price_centavos, "currency": "BRL"},
         "stock": product.stock,
     }
-    return api.request("PUT", f"/products/{product.sku}", body).status_code
+    return api.request("PUT", f"/products/{product.sku}", body, token=api.admin_token()).status_code
 
 
 def replay_orders(api: ApiClient, data: Dataset, settings: ReplaySettings) -> list[OrderOutcome]:

@@ -27,15 +27,31 @@ class RunningRuntime:
         self.url = url
         self.process = process
         self.log_path = log_path
+        self._tokens: dict[tuple[str, bool], str] = {}
 
-    def get(self, path: str, **kwargs) -> requests.Response:
-        return requests.get(self.url + path, timeout=30, **kwargs)
+    def token(self, customer: str | None = None, admin: bool = False) -> str:
+        """Return a bearer token from the runtime's `/_runtime/tokens`: customer `customer`'s, or an admin's with `admin=True`.
 
-    def post(self, path: str, body=None, **kwargs) -> requests.Response:
-        return requests.post(self.url + path, json=body, timeout=30, **kwargs)
+        Each caller's token is minted once and kept, so it must outlive the test session: it lasts an hour.
+        """
+        if bool(customer) == admin:
+            raise ValueError("name a customer or pass admin=True, not both")
+        key = (customer or "admin", admin)
+        if key not in self._tokens:
+            request = {"subject": key[0], "roles": ["admin" if admin else "customer"], "ttlSeconds": 3600}
+            response = requests.post(self.url + "/_runtime/tokens", json=request, timeout=30)
+            assert response.status_code == 200, response.text
+            self._tokens[key] = response.json()["token"]
+        return self._tokens[key]
 
-    def put(self, path: str, body=None, **kwargs) -> requests.Response:
-        return requests.put(self.url + path, json=body, timeout=30, **kwargs)
+    def get(self, path: str, token: str | None = None, **kwargs) -> requests.Response:
+        return requests.get(self.url + path, timeout=30, **_authorized(kwargs, token))
+
+    def post(self, path: str, body=None, token: str | None = None, **kwargs) -> requests.Response:
+        return requests.post(self.url + path, json=body, timeout=30, **_authorized(kwargs, token))
+
+    def put(self, path: str, body=None, token: str | None = None, **kwargs) -> requests.Response:
+        return requests.put(self.url + path, json=body, timeout=30, **_authorized(kwargs, token))
 
     def wait_idle(self, timeout: float = 60) -> None:
         response = self.get(f"/_runtime/idle?timeout={timeout}")
@@ -51,6 +67,13 @@ class RunningRuntime:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             self.process.wait(timeout=30)
+
+
+def _authorized(kwargs: dict, token: str | None) -> dict:
+    """Add `Authorization: Bearer <token>` to a request's headers when a token is given."""
+    if token is None:
+        return kwargs
+    return {**kwargs, "headers": {**(kwargs.get("headers") or {}), "Authorization": f"Bearer {token}"}}
 
 
 def start_runtime(log_path: Path, extra_environment: dict | None = None) -> RunningRuntime:

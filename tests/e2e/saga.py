@@ -14,24 +14,26 @@ def new_sku() -> str:
 
 def add_product(runtime, stock: int, amount: int = 1250) -> str:
     sku = new_sku()
-    response = runtime.put(f"/products/{sku}", {"name": "Mug", "category": "kitchen", "price": {"amount": amount, "currency": "USD"}, "stock": stock})
+    body = {"name": "Mug", "category": "kitchen", "price": {"amount": amount, "currency": "USD"}, "stock": stock}
+    response = runtime.put(f"/products/{sku}", body, token=runtime.token(admin=True))
     assert response.status_code == 201, response.text
     runtime.wait_idle()
     return sku
 
 
-def place(runtime, sku: str, quantity: int, token: str = "tok_success", headers: dict | None = None) -> str:
-    body = {"customerId": "c1", "lines": [{"sku": sku, "quantity": quantity}], "payment": {"token": token}}
-    response = runtime.post("/orders", body, headers=headers)
+def place(runtime, sku: str, quantity: int, token: str = "tok_success", headers: dict | None = None, customer: str = "c1") -> str:
+    """Place an order as `customer`, paid with the payment token `token`; returns its id."""
+    body = {"customerId": customer, "lines": [{"sku": sku, "quantity": quantity}], "payment": {"token": token}}
+    response = runtime.post("/orders", body, headers=headers, token=runtime.token(customer=customer))
     assert response.status_code == 202, response.text
     assert response.json()["status"] == "PENDING"
     return response.json()["orderId"]
 
 
-def wait_for(runtime, order_id: str, condition, timeout: float = 30) -> dict:
+def wait_for(runtime, order_id: str, condition, timeout: float = 30, customer: str = "c1") -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        order = runtime.get(f"/orders/{order_id}").json()
+        order = runtime.get(f"/orders/{order_id}", token=runtime.token(customer=customer)).json()
         if condition(order):
             return order
         if time.monotonic() > deadline:

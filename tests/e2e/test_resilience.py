@@ -57,11 +57,12 @@ def test_idempotency_key_replays_first_response(runtime):
     sku = add_product(runtime, stock=5)
     key = {"Idempotency-Key": uuid.uuid4().hex}
 
-    first = runtime.post("/orders", order_body(sku), headers=key)
+    first = runtime.post("/orders", order_body(sku), headers=key, token=runtime.token(customer="c1"))
     # The same JSON with other spacing and key order is the same request.
     reformatted = json.dumps(dict(reversed(list(order_body(sku).items()))), indent=2)
-    second = requests.post(runtime.url + "/orders", data=reformatted, headers={**key, "Content-Type": "application/json"}, timeout=30)
-    reused = runtime.post("/orders", order_body(sku, quantity=2), headers=key)
+    authorization = {"Authorization": f"Bearer {runtime.token(customer='c1')}"}
+    second = requests.post(runtime.url + "/orders", data=reformatted, headers={**key, **authorization, "Content-Type": "application/json"}, timeout=30)
+    reused = runtime.post("/orders", order_body(sku, quantity=2), headers=key, token=runtime.token(customer="c1"))
     runtime.wait_idle()
 
     assert first.status_code == 202
@@ -75,7 +76,7 @@ def test_idempotency_key_replays_first_response(runtime):
 def test_invalid_idempotency_key_is_rejected(runtime):
     sku = add_product(runtime, stock=5)
 
-    response = runtime.post("/orders", order_body(sku), headers={"Idempotency-Key": "has spaces"})
+    response = runtime.post("/orders", order_body(sku), headers={"Idempotency-Key": "has spaces"}, token=runtime.token(customer="c1"))
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "INVALID_IDEMPOTENCY_KEY"
@@ -86,8 +87,8 @@ def test_cancel_paid_order_releases_refunds_and_stops_shipment(runtime):
     order_id = place(runtime, sku, 2)
     paid = wait_for(runtime, order_id, settled)
 
-    cancelled = runtime.post(f"/orders/{order_id}/cancel")
-    again = runtime.post(f"/orders/{order_id}/cancel")
+    cancelled = runtime.post(f"/orders/{order_id}/cancel", token=runtime.token(customer="c1"))
+    again = runtime.post(f"/orders/{order_id}/cancel", token=runtime.token(customer="c1"))
     refunded = wait_for(runtime, order_id, lambda order: "refund" in order)
     runtime.wait_idle()
 
@@ -97,7 +98,7 @@ def test_cancel_paid_order_releases_refunds_and_stops_shipment(runtime):
     assert refunded["refund"]["amount"] == paid["total"]
     assert product(runtime, sku)["stock"] == 5
     assert product(runtime, sku)["reserved"] == 0
-    assert runtime.get(f"/shipments/{paid['shipmentId']}").json()["status"] == "CANCELLED"
+    assert runtime.get(f"/shipments/{paid['shipmentId']}", token=runtime.token(admin=True)).json()["status"] == "CANCELLED"
     late_scan = ship(runtime, paid["shipmentId"], "PICKED_UP")
     assert late_scan.status_code == 409
     assert late_scan.json()["error"]["code"] == "SHIPMENT_CANCELLED"
@@ -110,15 +111,15 @@ def test_cancel_after_shipment_is_refused(runtime):
     ship(runtime, paid["shipmentId"], "PICKED_UP")
     wait_for(runtime, order_id, lambda order: order["status"] == "SHIPPED")
 
-    response = runtime.post(f"/orders/{order_id}/cancel")
+    response = runtime.post(f"/orders/{order_id}/cancel", token=runtime.token(customer="c1"))
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "ORDER_ALREADY_SHIPPED"
-    assert runtime.get(f"/orders/{order_id}").json()["status"] == "SHIPPED"
+    assert runtime.get(f"/orders/{order_id}", token=runtime.token(customer="c1")).json()["status"] == "SHIPPED"
 
 
 def test_cancel_unknown_order_is_not_found(runtime):
-    response = runtime.post("/orders/ord_missing/cancel")
+    response = runtime.post("/orders/ord_missing/cancel", token=runtime.token(customer="c1"))
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "ORDER_NOT_FOUND"
