@@ -42,7 +42,8 @@ def test_other_routes_use_bearer_token_authorizer():
 def test_authorizer_function_gets_token_settings():
     environment = TEMPLATE.functions["AuthorizerFunction"].environment
 
-    assert environment == {"JWKS_URL": {"Ref": "JwksUrl"}, "TOKEN_ISSUER": {"Ref": "TokenIssuer"}, "TOKEN_AUDIENCE": {"Ref": "TokenAudience"}}
+    token_settings = {name: value for name, value in environment.items() if not name.startswith("POWERTOOLS_")}
+    assert token_settings == {"JWKS_URL": {"Ref": "JwksUrl"}, "TOKEN_ISSUER": {"Ref": "TokenIssuer"}, "TOKEN_AUDIENCE": {"Ref": "TokenAudience"}}
 
 
 @pytest.mark.parametrize(("response_type", "status"), [("UNAUTHORIZED", 401), ("ACCESS_DENIED", 403)])
