@@ -111,10 +111,13 @@ def invocation(context: Any) -> Iterator[None]:
     try:
         yield
     finally:
-        _flush(state)
-        formatter.thread_safe_clear_keys()
-        _correlation_id.reset(correlation_token)
-        _current.reset(token)
+        try:
+            _flush(state)
+        finally:
+            # A pooled thread runs other invocations next, so nothing of this one may stay on it.
+            formatter.thread_safe_clear_keys()
+            _correlation_id.reset(correlation_token)
+            _current.reset(token)
 
 
 @contextmanager
