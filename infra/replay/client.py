@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -38,6 +40,8 @@ class ApiClient:
         self._local = threading.local()
         self._tokens: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
         self._tokens_lock = threading.Lock()
+        self._webhook_secrets: dict[str, str] = {}
+        self._webhook_secrets_lock = threading.Lock()
 
     def request(self, method: str, path: str, body: Any = None, token: str | None = None) -> requests.Response:
         """Send a request, with `Authorization: Bearer <token>` when a token is given."""
@@ -51,6 +55,29 @@ class ApiClient:
 
     def runtime(self, path: str, timeout: float) -> requests.Response:
         return self._session().get(self.base_url + path, timeout=timeout)
+
+    def signed_request(self, method: str, path: str, body: Any, sender: str) -> requests.Response:
+        """Send `body` as JSON signed with the runtime's `payment` or `carrier` webhook secret, as that sender does."""
+        from shared.signatures import HEADER, sign
+
+        raw = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", HEADER: sign(self._webhook_secret(sender), raw)}
+        response = self._session().request(method, self.base_url + path, data=raw, headers=headers, timeout=REQUEST_TIMEOUT)
+        if response.status_code >= 400:
+            self._count_error(method, path, response)
+        return response
+
+    def _webhook_secret(self, sender: str) -> str:
+        # Read once from the emulator that the runtime's /_runtime/stats names.
+        from infra.ops.connection import DEFAULT_STACK_NAME, aws_client
+        from infra.ops.signing import webhook_secret
+
+        with self._webhook_secrets_lock:
+            if sender not in self._webhook_secrets:
+                endpoint = self.runtime("/_runtime/stats", timeout=REQUEST_TIMEOUT).json()["endpointUrl"]
+                stack_name = os.environ.get("STACK_NAME") or DEFAULT_STACK_NAME
+                self._webhook_secrets[sender] = webhook_secret(sender, aws_client("secretsmanager", endpoint), stack_name)
+            return self._webhook_secrets[sender]
 
     def customer_token(self, customer_id: str) -> str:
         """Return a bearer token for customer `customer_id`, minted by the runtime's `/_runtime/tokens` and cached."""

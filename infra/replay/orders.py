@@ -131,7 +131,7 @@ class OrderReplayer:
                 continue
             time.sleep(self._scaled_gap(previous, at))
             previous = at
-            self.api.request("POST", f"/shipments/{shipment_id}/events", {"type": event_type, "at": at.isoformat()})
+            self.api.signed_request("POST", f"/shipments/{shipment_id}/events", {"type": event_type, "at": at.isoformat()}, "carrier")
 
     def _scaled_gap(self, earlier: datetime, later: datetime) -> float:
         # timestamp() compares instants; subtracting two datetimes of the same

@@ -29,6 +29,8 @@ from shared.models import RequestModel, ResponseModel
 from shared.money import Money
 
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
+# The provider's own ids: the identifier alphabet, with room for a prefix on an order id.
+ProviderIdentifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
 
 SUCCEEDED = "payment.succeeded"
 FAILED = "payment.failed"
@@ -51,10 +53,10 @@ UNSETTLED = frozenset({PaymentStatus.NOTIFIED, PaymentStatus.PENDING})
 class PaymentWebhook(RequestModel):
     """A payment provider's event: the outcome of the capture of one order's payment."""
 
-    event_id: Identifier
+    event_id: ProviderIdentifier
     type: Literal["payment.succeeded", "payment.failed"]
     order_id: Identifier
-    payment_id: Identifier
+    payment_id: ProviderIdentifier
     amount: Money
     reason: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     occurred_at: Annotated[AwareDatetime, Field(strict=False)]

@@ -28,8 +28,10 @@ from shared.messages import (
     ShipmentProgressed,
     StockReserved,
 )
+from shared.signatures import HEADER, sign
 from tests.events import api_event, scheduled_event, sqs_event
 from tests.integration.helpers import receive_all as receive_queue
+from tests.integration.signing import secrets_client
 
 PRODUCT = "/products/{sku}"
 ORDERS = "/orders"
@@ -46,6 +48,15 @@ def receive_all(stack, queue: str) -> list:
 
 def call(stack, function: str, method: str, resource: str, path: str, body=None) -> tuple[int, dict]:
     response = stack.functions[function].invoke(api_event(method, resource, path, body)).result
+    return response["statusCode"], json.loads(response["body"])
+
+
+def post_carrier_event(stack, path: str, body: dict) -> tuple[int, dict]:
+    """POST a carrier event to its image, signed with the stack's carrier secret as the carrier signs it."""
+    raw = json.dumps(body).encode()
+    secret = secrets_client().get_secret_value(SecretId=stack.deployment.secret_arns["CarrierWebhookSecret"])["SecretString"]
+    event = api_event("POST", SHIPMENT_EVENTS, path, raw_body=raw, headers={HEADER: sign(secret, raw)})
+    response = stack.functions["RecordShipmentEventFunction"].invoke(event).result
     return response["statusCode"], json.loads(response["body"])
 
 
@@ -178,7 +189,7 @@ def test_paid_order_ships_and_commits_stock(stack):
     created = only(receive_all(stack, "OrderEventsQueue"), ShipmentCreated)
     deliver(stack, "AdvanceOrderFunction", created)
     events_path = f"/shipments/{created.shipment_id}/events"
-    picked = call(stack, "RecordShipmentEventFunction", "POST", SHIPMENT_EVENTS, events_path, {"type": "PICKED_UP", "at": "2026-01-01T10:00:00Z"})
+    picked = post_carrier_event(stack, events_path, {"type": "PICKED_UP", "at": "2026-01-01T10:00:00Z"})
     progressed = only(receive_all(stack, "OrderEventsQueue"), ShipmentProgressed)
     deliver(stack, "AdvanceOrderFunction", progressed)
     commit = receive_all(stack, "CommitStockQueue")
@@ -243,9 +254,9 @@ def test_shipment_events_build_history(stack):
     shipment_id = only(receive_all(stack, "OrderEventsQueue"), ShipmentCreated).shipment_id
     events_path = f"/shipments/{shipment_id}/events"
 
-    picked = call(stack, "RecordShipmentEventFunction", "POST", SHIPMENT_EVENTS, events_path, {"type": "PICKED_UP", "at": "2026-01-01T10:00:00Z"})
-    delivered = call(stack, "RecordShipmentEventFunction", "POST", SHIPMENT_EVENTS, events_path, {"type": "DELIVERED", "at": "2026-01-03T10:00:00Z"})
-    back = call(stack, "RecordShipmentEventFunction", "POST", SHIPMENT_EVENTS, events_path, {"type": "PICKED_UP", "at": "2026-01-04T10:00:00Z"})
+    picked = post_carrier_event(stack, events_path, {"type": "PICKED_UP", "at": "2026-01-01T10:00:00Z"})
+    delivered = post_carrier_event(stack, events_path, {"type": "DELIVERED", "at": "2026-01-03T10:00:00Z"})
+    back = post_carrier_event(stack, events_path, {"type": "PICKED_UP", "at": "2026-01-04T10:00:00Z"})
     status, shipment = call(stack, "GetShipmentFunction", "GET", SHIPMENT, f"/shipments/{shipment_id}")
 
     assert picked[0] == 200

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 
+from tests.e2e.webhooks import post_signed
+
 FINAL = {"DELIVERED", "REJECTED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED"}
 
 
@@ -51,4 +53,5 @@ def settled(order: dict) -> bool:
 
 
 def ship(runtime, shipment_id: str, event_type: str, at: str = "2026-12-01T10:00:00Z"):
-    return runtime.post(f"/shipments/{shipment_id}/events", {"type": event_type, "at": at})
+    """Post a carrier event, signed with the carrier's secret."""
+    return post_signed(runtime, f"/shipments/{shipment_id}/events", {"type": event_type, "at": at}, "carrier")

@@ -9,7 +9,7 @@ import boto3
 import pytest
 import requests
 
-from tests.e2e.saga import FINAL, add_product, place, product, wait_for
+from tests.e2e.saga import FINAL, add_product, place, product, ship, wait_for
 
 def test_order_reaches_delivered(runtime):
     sku = add_product(runtime, stock=5)
@@ -17,9 +17,9 @@ def test_order_reaches_delivered(runtime):
 
     paid = wait_for(runtime, order_id, lambda order: order["status"] == "PAID" and "shipmentId" in order)
     shipment_id = paid["shipmentId"]
-    picked_up = runtime.post(f"/shipments/{shipment_id}/events", {"type": "PICKED_UP", "at": "2026-12-01T10:00:00Z"})
+    picked_up = ship(runtime, shipment_id, "PICKED_UP", "2026-12-01T10:00:00Z")
     shipped = wait_for(runtime, order_id, lambda order: order["status"] == "SHIPPED")
-    delivered = runtime.post(f"/shipments/{shipment_id}/events", {"type": "DELIVERED", "at": "2026-12-03T16:30:00Z"})
+    delivered = ship(runtime, shipment_id, "DELIVERED", "2026-12-03T16:30:00Z")
     final = wait_for(runtime, order_id, lambda order: order["status"] == "DELIVERED")
     runtime.wait_idle()
 
