@@ -6,7 +6,7 @@ import hmac
 import pytest
 
 from shared.errors import Unauthorized
-from shared.signatures import MAX_SIGNATURES, compute_signature, parse_header, sign, verify
+from shared.signatures import MAX_SIGNATURES, compute_signature, parse_header, sign, tolerance_seconds, verify
 
 SECRET = "whsec_test_0123456789"
 BODY = b'{"eventId": "evt_1", "type": "payment.succeeded"}'
@@ -124,3 +124,17 @@ def test_stale_call_with_wrong_signature_reports_invalid():
 
 def test_rejection_is_401():
     assert rejection(None).status == 401
+
+
+def test_tolerance_setting_defaults_to_300(monkeypatch):
+    monkeypatch.delenv("WEBHOOK_TOLERANCE_SECONDS", raising=False)
+
+    assert tolerance_seconds() == 300
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "ten", "1.5"])
+def test_invalid_tolerance_setting_raises(monkeypatch, value):
+    monkeypatch.setenv("WEBHOOK_TOLERANCE_SECONDS", value)
+
+    with pytest.raises(RuntimeError, match="WEBHOOK_TOLERANCE_SECONDS"):
+        tolerance_seconds()
