@@ -31,6 +31,16 @@ def runtime(tmp_path_factory):
         process.wait(timeout=60)
 
 
+def test_authorizer_verifies_tokens_in_container(runtime):
+    # The authorizer's container fetches the JWKS from the gateway through the Docker bridge relay.
+    valid = runtime.get("/orders/ord_unknown", token=runtime.token(customer="c1"))
+    forged = runtime.get("/orders/ord_unknown", token=runtime.token(customer="c1")[:-4] + "AAAA")
+
+    assert valid.status_code == 404
+    assert forged.status_code == 401
+    assert "cold start of AuthorizerFunction in container" in runtime.log()
+
+
 def test_runtime_runs_functions_in_containers(runtime):
     runtime.get("/products/no-such-sku")
 
