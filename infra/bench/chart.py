@@ -29,6 +29,7 @@ def write_chart(timings: list[OrderTiming], path: Path, title: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     duration = max((timing.finished_s for timing in timings), default=0.0)
     window = max(MIN_WINDOW_SECONDS, duration / WINDOWS)
@@ -46,6 +47,7 @@ def write_chart(timings: list[OrderTiming], path: Path, title: str) -> None:
     throughput.hist(finished, bins=edges, color="tab:green", alpha=0.7, edgecolor="white")
     throughput.set_title("throughput, at the time each checkout completed", loc="left", fontsize="small")
     throughput.set_ylabel(f"checkouts completed\nper {window:.0f} s")
+    throughput.yaxis.set_major_locator(MaxNLocator(integer=True))
     throughput.set_xlabel("seconds since the first order")
     throughput.grid(alpha=0.3)
 

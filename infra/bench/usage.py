@@ -53,6 +53,8 @@ class Usage:
     invocations_by_function: dict[str, int]
     billed_ms_by_function: dict[str, int]
     gb_seconds_by_function: dict[str, float]
+    dynamodb_units_by_action: dict[str, float]  # e.g. "PutItem:wru"
+    sqs_requests_by_action: dict[str, float]  # e.g. "SendMessage:requests" and "ReceiveMessage:empty"
 
     def billable_per_checkout(self) -> dict[str, float]:
         """Return each billed quantity divided by the checkouts, keyed as in prices.json."""
@@ -105,6 +107,8 @@ def measure(before: dict, after: dict, template: Template, checkouts: int) -> Us
         invocations_by_function={name: count for name, count in sorted(invocations.items()) if count},
         billed_ms_by_function={name: billed_ms[name] for name in sorted(invocations) if invocations[name]},
         gb_seconds_by_function={name: round(gb_seconds[name], 6) for name in sorted(gb_seconds)},
+        dynamodb_units_by_action=_by_action(units, "dynamodb"),
+        sqs_requests_by_action=_by_action(units, "sqs"),
     )
 
 
@@ -121,6 +125,11 @@ def _delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float
     delta = Counter(after)
     delta.subtract(before)
     return {name: amount for name, amount in delta.items() if amount}
+
+
+def _by_action(units: dict[str, float], service: str) -> dict[str, float]:
+    prefix = f"{service}:"
+    return {name.removeprefix(prefix): round(amount, 2) for name, amount in sorted(units.items()) if name.startswith(prefix) and name != "dynamodb:unmetered"}
 
 
 def _memory_mb(template: Template, name: str) -> int:

@@ -133,6 +133,8 @@ def test_usage_between_two_stats():
     assert usage.dynamodb_streams_read_requests == 8
     assert usage.scheduled_invocations == 2
     assert usage.dynamodb_unmetered_calls == 1
+    assert usage.dynamodb_units_by_action == {"GetItem:rru": 3.5, "PutItem:wru": 4, "Query:rru": 0.5, "TransactWriteItems:wru": 8, "UpdateItem:indexWru": 2}
+    assert usage.sqs_requests_by_action["SendMessage:requests"] == 10
     assert usage.billable_per_checkout() == {
         "lambda_requests": 3,
         "lambda_gb_seconds": pytest.approx(0.6),
