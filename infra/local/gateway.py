@@ -9,6 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -16,6 +17,10 @@ from infra.local.identity import JWKS_PATH, TOKENS_PATH
 from infra.local.invoker import FunctionError
 
 log = logging.getLogger("tradewind.runtime")
+
+# The API's OpenAPI document (`make openapi` writes it), served as API Gateway would export it.
+OPENAPI_PATH = "/openapi.json"
+OPENAPI_FILE = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
 STAGE = "v1"
 # API Gateway rejects payloads over 10 MB before any function runs.
@@ -139,7 +144,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._handle()
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+    def __getattr__(self, name: str) -> Any:
+        # http.server dispatches method X to do_X: every method, even one
+        # http.server does not know, reaches the router, so it gets the same 404 as an unknown path.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         # Each invocation is logged once by _handle; http.server's access log would repeat it.
@@ -158,6 +168,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path.startswith("/_runtime/"):
             self._handle_runtime(path)
+            return
+        if path == OPENAPI_PATH and self.command == "GET" and OPENAPI_FILE.is_file():
+            self._send(200, OPENAPI_FILE.read_bytes())
             return
 
         found = self.server.router.find(self.command, path)

@@ -29,7 +29,7 @@ from shared.messages import (
     StockReserved,
 )
 from shared.signatures import HEADER, sign
-from tests.events import api_event, scheduled_event, sqs_event
+from tests.events import api_event, claims, scheduled_event, sqs_event
 from tests.integration.helpers import receive_all as receive_queue
 from tests.integration.signing import secrets_client
 
@@ -46,8 +46,12 @@ def receive_all(stack, queue: str) -> list:
     return receive_queue(stack.queue_url(queue))
 
 
+# A member of staff who also shops as c1, so one caller may use every route.
+CALLER = claims("c1", "customer", "admin")
+
+
 def call(stack, function: str, method: str, resource: str, path: str, body=None) -> tuple[int, dict]:
-    response = stack.functions[function].invoke(api_event(method, resource, path, body)).result
+    response = stack.functions[function].invoke(api_event(method, resource, path, body, authorizer=CALLER)).result
     return response["statusCode"], json.loads(response["body"])
 
 
