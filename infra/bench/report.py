@@ -126,8 +126,8 @@ def format_table(document: dict) -> str:
         ("DynamoDB calls not metered", str(totals["dynamodb_unmetered_calls"]), "in total"),
     ]
     emulator_rows = [
-        ("PutItem burst", f"{ceiling['dynamodb_put_item']['per_second']} calls/s ({ceiling['dynamodb_put_item']['calls']} calls)"),
-        ("SendMessage burst", f"{ceiling['sqs_send_message']['per_second']} calls/s ({ceiling['sqs_send_message']['calls']} calls)"),
+        ("PutItem burst", _burst(ceiling["dynamodb_put_item"])),
+        ("SendMessage burst", _burst(ceiling["sqs_send_message"])),
         ("during the load", f"DynamoDB {emulator['calls_per_second']['dynamodb']} calls/s ({_percent(emulator['share_of_ceiling']['dynamodb'])} of the burst), SQS {emulator['calls_per_second']['sqs']} calls/s ({_percent(emulator['share_of_ceiling']['sqs'])})"),
         ("DynamoDB ceiling", f"{emulator['dynamodb_calls_per_checkout']} DynamoDB calls per checkout: at most {emulator['checkouts_per_second_at_dynamodb_ceiling']} checkouts/s at the burst rate"),
         ("moto request failures", _emulator_errors(emulator["errors"])),
@@ -154,6 +154,11 @@ def _aligned_three(rows: list[tuple[str, str, str]]) -> list[str]:
     first = max(len(row[0]) for row in rows)
     second = max(len(row[1]) for row in rows)
     return [f"{label.ljust(first)}  {middle.rjust(second)}  {last}".rstrip() for label, middle, last in rows]
+
+
+def _burst(burst: dict) -> str:
+    rounds = ", ".join(str(rate) for rate in burst["rounds"])
+    return f"{burst['per_second']} calls/s, the best of {len(burst['rounds'])} rounds of {burst['calls']} calls ({rounds})"
 
 
 def _round(value: float | None) -> float | None:

@@ -21,7 +21,7 @@ class BenchSettings:
     orders: int = 250  # orders sampled from the dataset; 250 keeps a run near 2.5 minutes on 2 cores
     concurrency: int = 16  # orders in flight at the same time
     seed: int = 1  # seed of the sample, so that every run places the same orders
-    ceiling_calls: int = 400  # PutItem and SendMessage calls of the emulator burst, each
+    ceiling_calls: int = 400  # calls in each round of the emulator burst, for PutItem and for SendMessage
     prices: Path = PRICES_FILE
     progress: bool = True  # show tqdm progress bars on stderr
 
