@@ -1,7 +1,7 @@
 """Measure the emulator's raw call rate: a burst of PutItem and SendMessage calls straight to moto.
 
 The checkout's throughput can then be read as a share of what the emulator
-serves when nothing else runs. The burst uses a table and a queue of its own,
+serves when nothing else runs. The burst uses a table and queues of its own,
 deleted afterwards, and runs after the load so that it does not slow it down.
 """
 
@@ -17,9 +17,9 @@ from infra.local import guard
 # About the size of an order or a saga message, so that the rate is comparable.
 PAYLOAD = "x" * 400
 # The emulator ignores credentials; these only let botocore sign its requests.
-# The best of a few rounds, because other processes on the machine slow single rounds down.
-ROUNDS = 3
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+# The best of a few rounds counts, because other processes on the machine slow single rounds down.
+ROUNDS = 3
 
 
 def measure_ceiling(dynamodb_url: str, sqs_url: str, region: str, calls: int, concurrency: int) -> dict:
@@ -49,10 +49,10 @@ def measure_ceiling(dynamodb_url: str, sqs_url: str, region: str, calls: int, co
     finally:
         dynamodb.delete_table(TableName=name)
 
-    # Every round sends to an empty queue of its own, because moto 5.2's
-    # SendMessage reads attributes that count every message in the queue, so
-    # it slows down as the queue fills: on a 2-core machine, from about 140
-    # calls/s into an empty queue to 30 with 1,200 messages already queued.
+    # Every round sends to an empty queue of its own. moto 5.2's SendMessage
+    # reads queue attributes that count every message in the queue, so it
+    # slows down as the queue fills. On a 2-core machine it went from about
+    # 140 calls/s into an empty queue to 30 with 1,200 messages queued.
     queue_urls = [sqs.create_queue(QueueName=f"{name}-{round_number}")["QueueUrl"] for round_number in range(ROUNDS)]
     try:
         send_message = _burst(lambda index: sqs.send_message(QueueUrl=queue_urls[index // calls], MessageBody=PAYLOAD), calls, concurrency)
