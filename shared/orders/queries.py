@@ -49,7 +49,25 @@ def _query(arguments: dict, limit: int, start: dict | None) -> tuple[list[dict],
     if start:
         arguments["ExclusiveStartKey"] = start
     response = client("dynamodb").query(**arguments)
-    return [from_item(item) for item in response.get("Items", [])], encode_cursor(response.get("LastEvaluatedKey"))
+    order_ids = [item["orderId"]["S"] for item in response.get("Items", [])]
+    return _orders(order_ids), encode_cursor(response.get("LastEvaluatedKey"))
+
+
+def _orders(order_ids: list[str]) -> list[dict]:
+    """Read the orders behind a page of index keys, in the index's order (at most 100, BatchGetItem's limit)."""
+    if not order_ids:
+        return []
+    table = setting("ORDERS_TABLE")
+    found: dict[str, dict] = {}
+    request = {table: {"Keys": [{"orderId": {"S": order_id}} for order_id in order_ids]}}
+    while request:
+        response = client("dynamodb").batch_get_item(RequestItems=request)
+        for item in response["Responses"].get(table, []):
+            order = from_item(item)
+            found[order["orderId"]] = order
+        request = response.get("UnprocessedKeys") or {}
+    # The index is eventually consistent with the table, but orders are never deleted, so every key is found.
+    return [found[order_id] for order_id in order_ids if order_id in found]
 
 
 def _utc(moment: datetime) -> str:
