@@ -17,12 +17,20 @@ from typing import Annotated
 from pydantic import Field
 
 from shared.errors import InvalidRequest
+from shared.models import QueryModel
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Items per page.")]
 Cursor = Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^[A-Za-z0-9_-]+={0,2}$", description="`nextCursor` of the previous page.")]
+
+
+class PageQuery(QueryModel):
+    """The query string of a listing that takes nothing but a page size and a cursor."""
+
+    limit: Limit = DEFAULT_LIMIT
+    cursor: Cursor | None = None
 
 
 def encode_cursor(last_key: dict | None) -> str | None:

@@ -41,18 +41,8 @@ class StockLimitExceeded(Conflict):
 
 def list_products(category: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
     """Products of `category` in SKU order, one page at a time; returns the page and the next cursor."""
-    arguments = {
-        "TableName": setting("INVENTORY_TABLE"),
-        "IndexName": "CategoryIndex",
-        "KeyConditionExpression": "category = :category",
-        "ExpressionAttributeValues": {":category": {"S": category}},
-        "Limit": limit,
-    }
     start = decode_cursor(cursor, {"pk", "category", "sku"}, {"category": category})
-    if start:
-        arguments["ExclusiveStartKey"] = start
-    response = client("dynamodb").query(**arguments)
-    return [from_item(item) for item in response.get("Items", [])], encode_cursor(response.get("LastEvaluatedKey"))
+    return _page("CategoryIndex", "category = :category", {":category": {"S": category}}, limit, start, newest_first=False)
 
 
 def adjust_stock(sku: str, action: str, quantity: int, reason: str, actor: str) -> tuple[dict, dict]:
@@ -88,15 +78,19 @@ def adjust_stock(sku: str, action: str, quantity: int, reason: str, actor: str) 
 
 def list_movements(sku: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
     """A product's stock movements, newest first; returns the page and the next cursor."""
+    start = decode_cursor(cursor, {"pk", "movementSku", "at"}, {"movementSku": sku})
+    return _page("StockMovementIndex", "movementSku = :sku", {":sku": {"S": sku}}, limit, start, newest_first=True)
+
+
+def _page(index: str, condition: str, values: dict, limit: int, start: dict | None, newest_first: bool) -> tuple[list[dict], str | None]:
     arguments = {
         "TableName": setting("INVENTORY_TABLE"),
-        "IndexName": "StockMovementIndex",
-        "KeyConditionExpression": "movementSku = :sku",
-        "ExpressionAttributeValues": {":sku": {"S": sku}},
-        "ScanIndexForward": False,
+        "IndexName": index,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": not newest_first,
         "Limit": limit,
     }
-    start = decode_cursor(cursor, {"pk", "movementSku", "at"}, {"movementSku": sku})
     if start:
         arguments["ExclusiveStartKey"] = start
     response = client("dynamodb").query(**arguments)

@@ -65,8 +65,3 @@ class StockAdjustment(ResponseModel):
 class MovementPage(ResponseModel):
     items: list[StockMovement]
     next_cursor: str | None = None
-
-
-class PageQuery(QueryModel):
-    limit: Limit = DEFAULT_LIMIT
-    cursor: Cursor | None = None

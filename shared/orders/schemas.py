@@ -51,11 +51,6 @@ class OrderPage(ResponseModel):
     next_cursor: str | None = None
 
 
-class OrderListQuery(QueryModel):
-    limit: Limit = DEFAULT_LIMIT
-    cursor: Cursor | None = None
-
-
 class OrderSearchQuery(QueryModel):
     status: OrderStatus
     created_from: AwareDatetime | None = Field(None, description="Earliest creation time, inclusive (ISO 8601 with a time zone).")

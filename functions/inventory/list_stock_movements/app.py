@@ -6,7 +6,8 @@ from shared.errors import NotFound
 from shared.http import create_app
 from shared.inventory import table
 from shared.inventory.catalog import list_movements
-from shared.inventory.schemas import MovementPage, PageQuery
+from shared.inventory.schemas import MovementPage
+from shared.pagination import PageQuery
 
 app = create_app("list-stock-movements")
 
