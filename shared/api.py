@@ -1,9 +1,9 @@
 """Declaring an HTTP operation once: its route, caller, inputs and response.
 
 `operation` registers a Chalice route and does, in order, what every
-operation needs: check the caller's role, validate path parameters, the query
-string and the JSON body against pydantic models, run the view once per
-Idempotency-Key, and serialise its result through the response model. The
+operation needs. It checks the caller's role, and validates path parameters,
+the query string and the JSON body against pydantic models. Then it runs the
+view once per Idempotency-Key and serialises its result through the response model. The
 same declaration is what infra/api/openapi.py turns into the OpenAPI
 document, so the spec cannot drift from what the code accepts and returns.
 """
@@ -50,7 +50,7 @@ class Operation:
     body: type[BaseModel] | None
     query: type[BaseModel] | None
     idempotent: bool
-    # Conflict and not-found codes the operation may answer besides validation and auth errors.
+    # Conflict and not-found codes the operation may return besides validation and auth errors.
     errors: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     @property
@@ -145,7 +145,7 @@ def operation(
 
 
 def operations(app: Chalice) -> list[Operation]:
-    """The operations registered on `app`, in declaration order."""
+    """Return the operations registered on `app`, in declaration order."""
     if not hasattr(app, "tradewind_operations"):
         app.tradewind_operations = []
     return app.tradewind_operations

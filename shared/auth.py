@@ -1,9 +1,9 @@
 """The caller of an HTTP operation, from the claims API Gateway's authorizer passed on.
 
 The authorizer (functions/auth/authorizer) verifies the bearer token and puts
-its claims in the request context; every function still checks them itself,
-so a route deployed without the authorizer, or a token that expired while the
-authorizer's decision was cached, is rejected here.
+its claims in the request context. Every function still checks them itself.
+So a route deployed without the authorizer is rejected here, and so is a token
+that expired while the authorizer's decision was cached.
 
 Context values are strings, as API Gateway passes them: `sub`, `roles`
 (space-separated) and `exp` (seconds since the epoch).
@@ -31,7 +31,7 @@ class Caller:
         return ADMIN in self.roles
 
     def can_see(self, owner: str | None) -> bool:
-        """Whether this caller may read or change something that belongs to customer `owner`."""
+        """Return whether this caller may read or change something that belongs to customer `owner`."""
         return self.is_admin or (owner is not None and owner == self.subject)
 
 

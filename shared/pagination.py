@@ -1,10 +1,10 @@
 """Opaque cursors for paginated listings.
 
 A cursor is DynamoDB's LastEvaluatedKey, string attributes only, as
-base64url JSON. Clients cannot be trusted with it, so decoding checks that it
-names exactly the key attributes of the index being read and that the
-attributes the query fixes (such as the customer id) match: a customer cannot
-page into another customer's orders by editing a cursor.
+base64url JSON. Clients cannot be trusted with it. Decoding checks that it
+names exactly the key attributes of the index being read, and that the
+attributes the query fixes (such as the customer id) match. So a customer
+cannot page into another customer's orders by editing a cursor.
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ def declared_operations(template_path: Path = ROOT / "template.yaml") -> list[Op
 
 
 def build(declared: list[Operation]) -> dict:
-    """The OpenAPI document of `declared`."""
+    """Build the OpenAPI document of `declared`."""
     schemas = _schemas(declared)
     paths: dict[str, dict] = {}
     for operation in declared:

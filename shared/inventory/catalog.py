@@ -25,7 +25,7 @@ REMOVE = "remove"
 SET = "set"
 
 # Attempts at an adjustment whose product keeps changing under it (orders
-# reserving stock) before the caller is told to retry.
+# reserving stock) before the request fails with STOCK_CHANGED.
 ADJUST_ATTEMPTS = 8
 
 

@@ -1,4 +1,4 @@
-"""Which orders a caller may see: a customer their own, an admin every one."""
+"""Order visibility: a customer sees their own orders, an admin sees every order."""
 
 from __future__ import annotations
 

@@ -48,7 +48,7 @@ def place_order(caller: Caller, body: PlaceOrderRequest):
 
 
 def _customer(caller: Caller, body: PlaceOrderRequest) -> str:
-    """The customer the order is for: the caller, or anyone when an admin places it."""
+    """Return the customer the order is for: the caller, or anyone when an admin places it."""
     if body.customer_id is None:
         return caller.subject
     if body.customer_id != caller.subject and not caller.is_admin:
