@@ -26,6 +26,8 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerTokenEvent,
 )
 
+from shared import observability
+
 log = logging.getLogger(__name__)
 
 # Asymmetric algorithms only: a token with `alg: none`, or HS256 signed with
@@ -122,12 +124,18 @@ def verifier() -> TokenVerifier:
 
 def authorize(event: dict, context: object) -> dict:
     """Handle a TOKEN authorizer event: an Allow policy for the whole API, or raise Unauthorized."""
+    with observability.invocation(context):
+        return _authorize(event)
+
+
+def _authorize(event: dict) -> dict:
     request = APIGatewayAuthorizerTokenEvent(event)
     token = bearer_token(request.authorization_token or "")
     try:
         claims = verifier().verify(token)
-    except KeySetUnavailable:
-        log.exception("failed to verify a bearer token: the JWKS is unavailable")
+    except KeySetUnavailable as error:
+        # A rejected token is the caller's fault, but an unreachable key set is ours: count it as a handler error.
+        observability.record_failure(error, "failed to verify a bearer token: the JWKS is unavailable")
         raise
     except jwt.PyJWTError as error:
         _log_rejection(f"{type(error).__name__}: {error}")
