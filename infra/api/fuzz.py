@@ -3,7 +3,8 @@
 Starts `python -m infra.local` on free loopback ports (or uses TARGET, a
 running `make run`), seeds a few products, mints an admin token and runs
 schemathesis over docs/openapi.json, checking that no response is a server
-error or breaks the document. Exits with schemathesis's exit code.
+error or breaks the document. Webhook requests are signed with the runtime's
+own secrets (infra/api/fuzz_hooks.py). Exits with schemathesis's exit code.
 
 Settings: TARGET (URL of a running runtime), FUZZ_MAX_EXAMPLES (per
 operation, default 60), FUZZ_SEED (default 20261204), SCHEMATHESIS (the
@@ -24,6 +25,8 @@ from pathlib import Path
 import requests
 
 from infra.environment import read_number
+from infra.ops.connection import DEFAULT_STACK_NAME, aws_client
+from infra.ops.signing import webhook_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = (
@@ -47,6 +50,7 @@ def main() -> int:
     try:
         admin = _token(url, "fuzz-admin", ["admin", "customer"])
         _seed(url, admin)
+        secrets = _webhook_secrets(url)
         command = [
             schemathesis,
             "run",
@@ -65,7 +69,8 @@ def main() -> int:
             "2",
         ]
         print(f"fuzzing {url} with {len(CHECKS)} checks, {max_examples} examples per operation", flush=True)
-        return subprocess.call(command)
+        hooks = {"SCHEMATHESIS_HOOKS": "infra.api.fuzz_hooks", "PYTHONPATH": str(ROOT)}
+        return subprocess.call(command, cwd=ROOT, env={**os.environ, **hooks, **secrets})
     finally:
         if runtime is not None:
             _stop(runtime[1])
@@ -113,6 +118,17 @@ def _seed(url: str, token: str) -> None:
         body = {"name": sku.title(), "category": category, "price": {"amount": amount, "currency": "USD"}, "stock": 1000}
         requests.put(f"{url}/products/{sku}", json=body, headers=headers, timeout=30).raise_for_status()
     requests.get(f"{url}/_runtime/idle?timeout=30", timeout=40)
+
+
+def _webhook_secrets(url: str) -> dict[str, str]:
+    """Read the payment provider's and the carrier's secrets from the runtime's emulator, as settings for the hooks."""
+    endpoint = requests.get(f"{url}/_runtime/stats", timeout=10).json()["endpointUrl"]
+    secretsmanager = aws_client("secretsmanager", endpoint)
+    stack_name = os.environ.get("STACK_NAME") or DEFAULT_STACK_NAME
+    return {
+        "FUZZ_PAYMENT_SECRET": webhook_secret("payment", secretsmanager, stack_name),
+        "FUZZ_CARRIER_SECRET": webhook_secret("carrier", secretsmanager, stack_name),
+    }
 
 
 def _free_port() -> int:
