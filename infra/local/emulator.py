@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -137,6 +138,15 @@ class RemoteCallCounter:
         return self._read()["units"]
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Raise OSError naming the port when something already listens on it."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise OSError(error.errno, f"port {host}:{port} is in use") from None
+
+
 class MotoProcess:
     """moto in a child process on a loopback port, so that it has a CPU core of its own.
 
@@ -155,6 +165,9 @@ class MotoProcess:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
+        """Start moto's process; raises OSError when its port is taken or it does not start."""
+        if self.port:
+            _check_port_free(self.host, self.port)
         self._process = subprocess.Popen(
             [sys.executable, "-m", "infra.local.emulator", "--host", self.host, "--port", str(self.port)],
             stdout=subprocess.PIPE,
@@ -163,7 +176,7 @@ class MotoProcess:
         line = self._process.stdout.readline()
         if not line.startswith("listening "):
             self._process.kill()
-            raise RuntimeError(f"moto did not start on {self.host}:{self.port}: {line.strip() or 'no output'}")
+            raise OSError(f"moto did not start on {self.host}:{self.port} (its error output is above)")
         self.port = int(line.split()[1])
         self.calls = RemoteCallCounter(self.url)
 

@@ -24,8 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin", action="store_true", help=f"a token with the admin role, for subject {ADMIN_SUBJECT!r}")
     parser.add_argument("--ttl", type=int, default=DEFAULT_TTL_SECONDS, help=f"seconds until the token expires (default {DEFAULT_TTL_SECONDS})")
     arguments = parser.parse_args(argv)
-    if bool(arguments.customer) == arguments.admin:
+    if arguments.customer and arguments.admin:
         parser.error("name a customer (make token CUSTOMER=c1) or ask for an admin token (make token ADMIN=1), not both")
+    if not arguments.customer and not arguments.admin:
+        parser.error("name a customer (make token CUSTOMER=c1) or ask for an admin token (make token ADMIN=1)")
 
     try:
         port = read_number(os.environ, "PORT", int, 3000)

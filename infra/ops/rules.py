@@ -18,6 +18,8 @@ RESERVATION_PREFIX = "RESERVATION#"
 
 PAID_STATES = frozenset({"PAID", "SHIPPED", "DELIVERED"})
 SHIPPED_STATES = frozenset({"SHIPPED", "DELIVERED"})
+# Orders whose stock left with a shipment: shipped, delivered, or refunded after that.
+SOLD_STATES = SHIPPED_STATES | {"REFUNDED"}
 FAILED_STATES = frozenset({"REJECTED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED"})
 ABANDONED_STATES = frozenset({"CANCELLED", "EXPIRED"})
 AWAITING_PAYMENT_STATES = frozenset({"PENDING", "RESERVED"})
@@ -118,7 +120,7 @@ def sold_mismatch(products: list[dict], reservations: list[dict], orders: list[d
 
     reservation_by_order = {_order_id_of_reservation(reservation): reservation for reservation in reservations}
     for order in orders:
-        if order["status"] not in SHIPPED_STATES:
+        if order["status"] not in SOLD_STATES:
             continue
         reservation = reservation_by_order.get(order["orderId"])
         reservation_status = reservation["status"] if reservation else "missing"
@@ -133,8 +135,8 @@ def sold_mismatch(products: list[dict], reservations: list[dict], orders: list[d
         order_id = _order_id_of_reservation(reservation)
         order_status = status_by_order.get(order_id, "missing")
         # A CANCELLED order never shipped, because cancelling is allowed only up to PAID.
-        if order_status not in SHIPPED_STATES:
-            message = f"reservation is COMMITTED but the order is {order_status}, not SHIPPED or DELIVERED"
+        if order_status not in SOLD_STATES:
+            message = f"reservation is COMMITTED but the order is {order_status}, not SHIPPED, DELIVERED or REFUNDED"
             violations.append(Violation("SOLD_MISMATCH", {"orderId": order_id}, message))
     return violations
 
