@@ -14,6 +14,7 @@ import hashlib
 import logging
 import random
 import threading
+import time
 from typing import Any
 
 from infra.local.invoker import FunctionError
@@ -172,6 +173,9 @@ class Activity:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._in_flight = 0
+        # When a batch last finished (monotonic): its function may have written
+        # stream records that only a stream read after this moment has seen.
+        self.last_finished = 0.0
 
     def busy(self) -> "_Busy":
         return _Busy(self)
@@ -184,6 +188,8 @@ class Activity:
     def _add(self, delta: int) -> None:
         with self._lock:
             self._in_flight += delta
+            if delta < 0:
+                self.last_finished = time.monotonic()
 
 
 class _Busy:

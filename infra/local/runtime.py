@@ -366,6 +366,8 @@ class LocalRuntime:
         """Return whether nothing is in flight, and every stream was read to its end at or after `since` (monotonic)."""
         if self.activity.in_flight:
             return False
+        # A stream read older than the last finished batch may have missed what that batch wrote.
+        since = max(since, self.activity.last_finished)
         if not all(poller.caught_up and poller.caught_up_at >= since for poller in self._stream_pollers):
             return False
         # Only queues that a function polls can drain; dead-letter and failure queues keep what they hold.
