@@ -47,7 +47,10 @@ def alarm_resources(resources: MonitoredResources) -> dict[str, dict[str, Any]]:
     """Return the alarms by logical id, in a fixed order: functions, queues, then the checkout."""
     alarms: dict[str, dict[str, Any]] = {}
     for function in resources.functions:
-        alarms[f"{function.name}ErrorsAlarm"] = _function_alarm(function, "Errors", "raised an error or timed out")
+        if function.is_authorizer:
+            alarms[f"{function.name}ErrorsAlarm"] = _authorizer_errors_alarm(function)
+        else:
+            alarms[f"{function.name}ErrorsAlarm"] = _function_alarm(function, "Errors", "raised an error or timed out")
         alarms[f"{function.name}ThrottlesAlarm"] = _function_alarm(function, "Throttles", "was throttled")
     for queue in resources.work_queues:
         alarms[f"{queue.name}AgeAlarm"] = _work_queue_age_alarm(queue)
@@ -67,6 +70,21 @@ def _function_alarm(function: MonitoredFunction, metric: str, what_happened: str
             f"its log group /aws/lambda/${{{function.name}}} has the details."
         ),
         _metric("AWS/Lambda", metric, {"FunctionName": Ref(function.name)}, "Sum"),
+        period=FUNCTION_PERIOD,
+        evaluation_periods=FUNCTION_EVALUATION_PERIODS,
+        datapoints_to_alarm=FUNCTION_DATAPOINTS_TO_ALARM,
+        threshold=0,
+    )
+
+
+def _authorizer_errors_alarm(function: MonitoredFunction) -> dict[str, Any]:
+    """Alarm on the authorizer's own HandlerErrors (an unreachable key set), not on rejected tokens."""
+    return _alarm(
+        Sub(
+            f"{function.name} failed to verify tokens (HandlerErrors) in {FUNCTION_DATAPOINTS_TO_ALARM} of the last {FUNCTION_EVALUATION_PERIODS} minutes; "
+            f"its log group /aws/lambda/${{{function.name}}} has the details."
+        ),
+        _metric(NAMESPACE, "HandlerErrors", {"service": function.service, "function": function.name}, "Sum"),
         period=FUNCTION_PERIOD,
         evaluation_periods=FUNCTION_EVALUATION_PERIODS,
         datapoints_to_alarm=FUNCTION_DATAPOINTS_TO_ALARM,

@@ -21,6 +21,9 @@ PLACE_ORDER_ROUTE = ("POST", "/orders")
 class MonitoredFunction:
     name: str  # the logical id
     service: str  # the `service` dimension of its custom metrics
+    # An API Gateway authorizer rejects a bad token by failing with "Unauthorized",
+    # which Lambda counts in Errors, so only its HandlerErrors mean a fault.
+    is_authorizer: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,10 @@ def read_resources(text: str) -> MonitoredResources:
     document = yaml.load(text, Loader=_CloudFormationLoader)  # noqa: S506 (a SafeLoader)
     resources = document["Resources"]
     functions = list(template.functions.values())
+    authorizers = {authorizer.function for api in template.apis.values() for authorizer in api.authorizers.values()}
 
     return MonitoredResources(
-        functions=[MonitoredFunction(function.name, service_of(function)) for function in functions],
+        functions=[MonitoredFunction(function.name, service_of(function), function.name in authorizers) for function in functions],
         work_queues=_work_queues(template.queues, functions),
         dead_letter_queues=_dead_letter_queues(template.queues, functions),
         place_order=_place_order_route(resources, functions),

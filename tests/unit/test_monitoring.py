@@ -47,13 +47,29 @@ def test_generated_region_is_up_to_date():
     assert region == expected, "the alarms and dashboard in template.yaml are stale: run `make monitoring` and commit template.yaml"
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+AUTHORIZERS = sorted({authorizer.function for api in TEMPLATE.apis.values() for authorizer in api.authorizers.values()})
+
+
+# An authorizer's Errors include every rejected token, so its errors alarm watches HandlerErrors instead.
+@pytest.mark.parametrize(
+    ("function", "metric"),
+    [(function, metric) for function in FUNCTIONS for metric in ("Errors", "Throttles") if not (metric == "Errors" and function in AUTHORIZERS)],
+)
 def test_function_has_alarm(function, metric):
     alarms = alarms_on("AWS/Lambda", metric, "FunctionName", {"Ref": function})
 
     assert len(alarms) == 1, f"{function} needs one {metric} alarm, has {alarms}"
     assert ALARMS[alarms[0]]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+@pytest.mark.parametrize("function", AUTHORIZERS)
+def test_authorizer_alarms_on_handler_errors(function):
+    lambda_errors = alarms_on("AWS/Lambda", "Errors", "FunctionName", {"Ref": function})
+    handler_errors = alarms_on("Tradewind", "HandlerErrors", "function", function)
+
+    assert lambda_errors == []
+    assert len(handler_errors) == 1
+    assert ALARMS[handler_errors[0]]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
 @pytest.mark.parametrize("queue", DEAD_LETTER_QUEUES)
