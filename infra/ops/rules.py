@@ -79,6 +79,7 @@ def check_all(data: Dataset, now: datetime, grace: timedelta = DEFAULT_GRACE) ->
         *money_mismatch(data.orders, data.payments),
         *unrefunded_capture(data.orders, data.payments),
         *overdue(data.orders, now, grace),
+        *unsettled_payment(data.orders, data.payments, now, grace),
     ]
 
 
@@ -231,6 +232,33 @@ def overdue(orders: list[dict], now: datetime, grace: timedelta = DEFAULT_GRACE)
         if late > grace:
             message = f"order is still {order['status']} {int(late.total_seconds())} s after its paymentDeadline {order['paymentDeadline']}"
             violations.append(Violation("OVERDUE", {"orderId": order["orderId"]}, message))
+    return violations
+
+
+def unsettled_payment(orders: list[dict], payments: list[dict], now: datetime, grace: timedelta = DEFAULT_GRACE) -> list[Violation]:
+    """Find payments still NOTIFIED or PENDING more than `grace` after they were created, for an order that no longer waits for payment.
+
+    NOTIFIED is a provider report that arrived before the capture was
+    requested, and PENDING a capture the provider has not reported yet. Either
+    is settled while the order waits for payment, so one that outlives the
+    order (expired, cancelled, rejected or missing) needs an operator to
+    reconcile it with the provider, and may hold captured money.
+    """
+    status_by_order = {order["orderId"]: order["status"] for order in orders}
+    violations = []
+    for payment in payments:
+        if payment.get("status") not in ("NOTIFIED", "PENDING") or not payment.get("createdAt"):
+            continue
+        order_status = status_by_order.get(payment["orderId"], "missing")
+        if order_status in AWAITING_PAYMENT_STATES:
+            continue
+        created = datetime.fromisoformat(payment["createdAt"])
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=timezone.utc)
+        age = now - created
+        if age > grace:
+            message = f"payment is still {payment['status']} {int(age.total_seconds())} s after it was recorded, and the order is {order_status}"
+            violations.append(Violation("UNSETTLED_PAYMENT", {"orderId": payment["orderId"]}, message))
     return violations
 
 
