@@ -225,10 +225,7 @@ def overdue(orders: list[dict], now: datetime, grace: timedelta = DEFAULT_GRACE)
     for order in orders:
         if order["status"] not in AWAITING_PAYMENT_STATES or not order.get("paymentDeadline"):
             continue
-        deadline = datetime.fromisoformat(order["paymentDeadline"])
-        if deadline.tzinfo is None:
-            deadline = deadline.replace(tzinfo=timezone.utc)
-        late = now - deadline
+        late = now - _utc_time(order["paymentDeadline"])
         if late > grace:
             message = f"order is still {order['status']} {int(late.total_seconds())} s after its paymentDeadline {order['paymentDeadline']}"
             violations.append(Violation("OVERDUE", {"orderId": order["orderId"]}, message))
@@ -252,14 +249,17 @@ def unsettled_payment(orders: list[dict], payments: list[dict], now: datetime, g
         order_status = status_by_order.get(payment["orderId"], "missing")
         if order_status in AWAITING_PAYMENT_STATES:
             continue
-        created = datetime.fromisoformat(payment["createdAt"])
-        if created.tzinfo is None:
-            created = created.replace(tzinfo=timezone.utc)
-        age = now - created
+        age = now - _utc_time(payment["createdAt"])
         if age > grace:
             message = f"payment is still {payment['status']} {int(age.total_seconds())} s after it was recorded, and the order is {order_status}"
             violations.append(Violation("UNSETTLED_PAYMENT", {"orderId": payment["orderId"]}, message))
     return violations
+
+
+def _utc_time(text: str) -> datetime:
+    """Parse an ISO 8601 time, taking one without a zone as UTC."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _sku(product: dict) -> str:
