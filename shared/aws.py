@@ -71,3 +71,14 @@ def cancellation_codes(error: Exception) -> list[str]:
 
 def is_error(error: Exception, code: str) -> bool:
     return getattr(error, "response", {}).get("Error", {}).get("Code") == code
+
+
+def write_if(operation: str, **arguments: Any) -> bool:
+    """Run a conditional DynamoDB write such as `put_item` or `update_item`; returns False when its condition fails."""
+    try:
+        getattr(client("dynamodb"), operation)(**arguments)
+    except Exception as error:
+        if is_error(error, "ConditionalCheckFailedException"):
+            return False
+        raise
+    return True

@@ -19,7 +19,6 @@ from pydantic.json_schema import models_json_schema
 from infra.local.template import load
 from shared.api import PUBLIC, SIGNED, Operation, operations
 from shared.http import IDENTIFIER_PATTERN, MAX_BODY_BYTES
-from shared.idempotency import HEADER as IDEMPOTENCY_HEADER
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "docs" / "openapi.json"
@@ -164,9 +163,9 @@ def _without_null(property_schema: dict) -> dict:
     branches = property_schema.get("anyOf")
     if not branches:
         return property_schema
-    kept = [branch for branch in branches if branch != {"type": "null"}]
+    non_null = [branch for branch in branches if branch != {"type": "null"}]
     rest = {key: value for key, value in property_schema.items() if key != "anyOf"}
-    return {**rest, **kept[0]} if len(kept) == 1 else {**rest, "anyOf": kept}
+    return {**rest, **non_null[0]} if len(non_null) == 1 else {**rest, "anyOf": non_null}
 
 
 def _inline(property_schema: dict, owner: dict) -> dict:

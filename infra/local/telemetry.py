@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
-# A child of the runtime's logger, so that whoever quiets the runtime's lines (the replay) quiets these too.
+# A child of the runtime's logger, so that quieting the runtime's lines (as the replay does) quiets these too.
 function_log = logging.getLogger("tradewind.runtime.functions")
 
 # How many recent errors the status page shows.
@@ -134,7 +134,7 @@ class MetricStore:
 
 
 class Telemetry:
-    """The functions' output as the runtime sees it: captured per invocation, parsed, and passed on.
+    """The functions' output, captured per invocation, parsed, and passed on to the runtime's log.
 
     Call `start()` before the first function loads, so that the handlers they
     create write to the capturing sys.stdout, and `stop()` at the end.

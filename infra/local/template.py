@@ -246,6 +246,6 @@ def _read_authorizer(api: str, name: str, spec: dict, functions: dict[str, Funct
         name=name,
         function=target["Fn::GetAtt"][0],
         header=identity.get("Header", "Authorization"),
-        # SAM caches a decision for 300 s unless ReauthorizeEvery says otherwise.
+        # SAM caches a decision for 300 s unless ReauthorizeEvery sets another value.
         reauthorize_every=int(identity.get("ReauthorizeEvery", 300)),
     )

@@ -61,7 +61,7 @@ class OrderReplayer:
 
     def replay(self, order: OlistOrder) -> OrderOutcome:
         try:
-            # A shopper holds a token before checking out, so minting it stays outside the measured time.
+            # A shopper already has a token before checking out, so minting it stays outside the measured time.
             token = self.api.customer_token(order.customer_id)
         except requests.RequestException:
             token = None

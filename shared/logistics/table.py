@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from shared.aws import client, from_item, get_document, is_error, setting, to_item, to_value
+from shared.aws import client, from_item, get_document, is_error, setting, to_item, to_value, write_if
 from shared.outbox import OUTBOX
 
 
@@ -25,13 +25,7 @@ def create_shipment(shipment_id: str, order_id: str, lines: list[dict], outbox: 
         "updatedAt": now,
         OUTBOX: outbox,
     }
-    try:
-        client("dynamodb").put_item(TableName=setting("SHIPMENTS_TABLE"), Item=to_item(shipment), ConditionExpression="attribute_not_exists(shipmentId)")
-    except Exception as error:
-        if is_error(error, "ConditionalCheckFailedException"):
-            return False
-        raise
-    return True
+    return write_if("put_item", TableName=setting("SHIPMENTS_TABLE"), Item=to_item(shipment), ConditionExpression="attribute_not_exists(shipmentId)")
 
 
 def get_shipment(shipment_id: str) -> dict | None:

@@ -1,4 +1,4 @@
-"""Order visibility: a customer sees their own orders, an admin sees every order."""
+"""Order visibility: a customer may read their own orders, an admin every order."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Iterable
 
 from shared import observability
-from shared.aws import client, from_item, get_document, is_error, setting, to_item, to_value
+from shared.aws import client, from_item, get_document, is_error, setting, to_item, to_value, write_if
 from shared.messages import ProductPriced
 from shared.money import Money
 from shared.orders.model import AWAITING_PAYMENT, PREVIOUS_STATES, OrderStatus
@@ -36,18 +36,10 @@ def insert_order(order: dict, outbox: list[dict]) -> bool:
     """
     observability.set_order_id(order["orderId"])
     document = {**order, OUTBOX: outbox, "correlationId": observability.current_correlation_id()}
-    try:
-        client("dynamodb").put_item(
-            TableName=setting("ORDERS_TABLE"),
-            Item=to_item(document),
-            ConditionExpression="attribute_not_exists(orderId)",
-        )
-    except Exception as error:
-        if is_error(error, "ConditionalCheckFailedException"):
-            return False
-        raise
-    observability.count("OrdersPlaced")
-    return True
+    inserted = write_if("put_item", TableName=setting("ORDERS_TABLE"), Item=to_item(document), ConditionExpression="attribute_not_exists(orderId)")
+    if inserted:
+        observability.count("OrdersPlaced")
+    return inserted
 
 
 def get_order(order_id: str) -> dict | None:
@@ -99,20 +91,15 @@ def _update(order_id: str, sources: list[str] | None, changes: dict, outbox: lis
     if leaves_payment_wait:
         # Removing awaitingPayment takes the order out of the sparse deadline index, so the expiry job no longer finds it.
         expression += " REMOVE awaitingPayment"
-    try:
-        client("dynamodb").update_item(
-            TableName=setting("ORDERS_TABLE"),
-            Key={"orderId": {"S": order_id}},
-            UpdateExpression=expression,
-            ConditionExpression=condition,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
-    except Exception as error:
-        if is_error(error, "ConditionalCheckFailedException"):
-            return False
-        raise
-    return True
+    return write_if(
+        "update_item",
+        TableName=setting("ORDERS_TABLE"),
+        Key={"orderId": {"S": order_id}},
+        UpdateExpression=expression,
+        ConditionExpression=condition,
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
 
 
 def overdue_orders(now: datetime, limit: int = 100) -> list[dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from shared import observability
-from shared.aws import client, get_document, is_error, setting, to_item, to_value
+from shared.aws import get_document, setting, to_item, to_value, write_if
 from shared.money import Money
 from shared.outbox import OUTBOX
 from shared.payments.model import PaymentStatus, ProviderReport
@@ -87,53 +87,37 @@ def get_payment(order_id: str) -> dict | None:
 
 def mark_refunded(order_id: str, refund_id: str, outbox: list[dict]) -> bool:
     """Record the refund of a captured payment; returns False when it was not captured or is refunded already."""
-    try:
-        client("dynamodb").update_item(
-            TableName=setting("PAYMENTS_TABLE"),
-            Key={"orderId": {"S": order_id}},
-            UpdateExpression="SET #status = :refunded, refundId = :refund, refundedAmount = amount, refundedAt = :now, outbox = :outbox",
-            ConditionExpression="#status = :captured",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":refunded": {"S": REFUNDED},
-                ":captured": {"S": CAPTURED},
-                ":refund": {"S": refund_id},
-                ":now": {"S": datetime.now(timezone.utc).isoformat()},
-                ":outbox": to_value(outbox),
-            },
-        )
-    except Exception as error:
-        if is_error(error, "ConditionalCheckFailedException"):
-            return False
-        raise
-    return True
+    return write_if(
+        "update_item",
+        TableName=setting("PAYMENTS_TABLE"),
+        Key={"orderId": {"S": order_id}},
+        UpdateExpression="SET #status = :refunded, refundId = :refund, refundedAmount = amount, refundedAt = :now, outbox = :outbox",
+        ConditionExpression="#status = :captured",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={
+            ":refunded": {"S": REFUNDED},
+            ":captured": {"S": CAPTURED},
+            ":refund": {"S": refund_id},
+            ":now": {"S": datetime.now(timezone.utc).isoformat()},
+            ":outbox": to_value(outbox),
+        },
+    )
 
 
 def _put_new(document: dict) -> bool:
-    try:
-        client("dynamodb").put_item(TableName=setting("PAYMENTS_TABLE"), Item=to_item(document), ConditionExpression="attribute_not_exists(orderId)")
-    except Exception as error:
-        if is_error(error, "ConditionalCheckFailedException"):
-            return False
-        raise
-    return True
+    return write_if("put_item", TableName=setting("PAYMENTS_TABLE"), Item=to_item(document), ConditionExpression="attribute_not_exists(orderId)")
 
 
 def _update_from(order_id: str, previous: PaymentStatus, update: str, values: dict) -> bool:
-    try:
-        client("dynamodb").update_item(
-            TableName=setting("PAYMENTS_TABLE"),
-            Key={"orderId": {"S": order_id}},
-            UpdateExpression=update,
-            ConditionExpression="#status = :previous",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=values,
-        )
-    except Exception as error:
-        if is_error(error, "ConditionalCheckFailedException"):
-            return False
-        raise
-    return True
+    return write_if(
+        "update_item",
+        TableName=setting("PAYMENTS_TABLE"),
+        Key={"orderId": {"S": order_id}},
+        UpdateExpression=update,
+        ConditionExpression="#status = :previous",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues=values,
+    )
 
 
 def _now() -> str:

@@ -68,7 +68,7 @@ def test_state_machine_moves_forward_only(target, allowed_from):
     assert PREVIOUS_STATES[target] == allowed_from
 
 
-def test_final_states_have_no_way_out_but_a_refund():
+def test_final_states_lead_only_to_refund():
     for target, sources in PREVIOUS_STATES.items():
         if target is not OrderStatus.REFUNDED:
             assert not sources & FINAL_STATES, target

@@ -6,7 +6,7 @@ The token must be signed with RS256 or ES256 by a key in the JWKS at
 than customer and admin are dropped before the context reaches a function.
 
 A rejected token fails the invocation with the message "Unauthorized", the only
-failure that API Gateway answers with 401. Any other failure, such as an
+failure for which API Gateway returns 401. Any other failure, such as an
 unreachable JWKS endpoint, becomes a 500. A valid token gets an Allow policy for
 every method and path of the API, because API Gateway caches the decision per
 token (ReauthorizeEvery) and reuses it on other routes. Which role a route needs
@@ -36,7 +36,8 @@ ALGORITHMS = ("RS256", "ES256")
 REQUIRED_CLAIMS = ("exp", "sub", "iss", "aud")
 KNOWN_ROLES = frozenset({"customer", "admin"})
 # PyJWKClient keeps the fetched key set this long. A key ID that is not in the
-# set makes it fetch the set again, at most once per 30 s (its cooldown).
+# set makes it fetch the set again, at most once per 30 s (the cooldown_duration
+# default of PyJWT 2.15).
 JWKS_CACHE_SECONDS = 300
 JWKS_TIMEOUT_SECONDS = 5
 

@@ -21,7 +21,7 @@ def expire_orders(event):
     with observability.invocation(event.context), observability.failures_counted("expiry run failed"):
         now = datetime.now(timezone.utc)
         expired = 0
-        # Each page contains at most 100 orders; the loop ends when a page expires none,
+        # Each page contains at most 100 orders. The loop ends when a page expires none,
         # so orders that another writer moved on meanwhile cannot keep it spinning.
         while True:
             overdue = table.overdue_orders(now)
@@ -34,7 +34,7 @@ def expire_orders(event):
 
 
 def _expire(order_id: str) -> bool:
-    # The deadline index holds keys only, so the order is read for the correlation id it was placed with.
+    # The deadline index contains keys only, so the order is read for the correlation id it was placed with.
     order = table.get_order(order_id)
     with observability.correlated(order.get("correlationId") if order else None, order_id=order_id):
         moved = table.move_order(order_id, OrderStatus.EXPIRED, entries(("RELEASE_STOCK_QUEUE_URL", ReleaseStock(order_id=order_id))))

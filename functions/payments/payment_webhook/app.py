@@ -3,7 +3,7 @@
 An event may arrive twice, before capture-payment requested the capture, or
 at the same time as the capture's own response. In every case the orders
 domain receives one outcome per order (shared.payments.settlement). A repeated event
-answers 200 with `duplicate: true` and changes nothing, so the provider stops
+gets 200 with `duplicate: true` and changes nothing, so the provider stops
 sending it.
 """
 
